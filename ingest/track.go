@@ -52,8 +52,9 @@ func (c Codec) Kind() Kind {
 // takes it from the first keyframe that carries it.
 type Track struct {
 	Codec Codec
-	// Timescale is the number of DTS/PTS ticks per second: 90000 for video,
-	// the sample rate for audio, so that audio frame durations are exact.
+	// Timescale is the clock rate of the track's Frame DTS/PTS, as the
+	// protocol carries it: 1000 for RTMP, 90000 for MPEG-TS, the RTP clock
+	// rate for RTSP. The packager converts to its media timescales.
 	Timescale uint32
 
 	// VPS (H.265 only), SPS and PPS are single NAL units without start code
