@@ -1,0 +1,96 @@
+package moq
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/quic-go/webtransport-go"
+)
+
+// wtConn adapts a WebTransport session. WebTransport error codes are 32-bit;
+// MoQT codes in use fit, larger ones are clamped.
+type wtConn struct{ s *webtransport.Session }
+
+func wtCode(code uint64) uint32 { return uint32(min(code, 1<<32-1)) }
+
+func (w wtConn) OpenStreamSync(ctx context.Context) (stream, error) {
+	s, err := w.s.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return wtStream{s}, nil
+}
+
+func (w wtConn) AcceptStream(ctx context.Context) (stream, error) {
+	s, err := w.s.AcceptStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return wtStream{s}, nil
+}
+
+func (w wtConn) OpenUniStreamSync(ctx context.Context) (sendStream, error) {
+	s, err := w.s.OpenUniStreamSync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return wtSendStream{s}, nil
+}
+
+func (w wtConn) AcceptUniStream(ctx context.Context) (receiveStream, error) {
+	s, err := w.s.AcceptUniStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return wtReceiveStream{s}, nil
+}
+
+func (w wtConn) SendDatagram(b []byte) error { return w.s.SendDatagram(b) }
+
+func (w wtConn) ReceiveDatagram(ctx context.Context) ([]byte, error) {
+	return w.s.ReceiveDatagram(ctx)
+}
+
+func (w wtConn) CloseWithError(code uint64, reason string) error {
+	return w.s.CloseWithError(webtransport.SessionErrorCode(wtCode(code)), reason)
+}
+
+func (w wtConn) Context() context.Context { return w.s.Context() }
+func (w wtConn) RemoteAddr() net.Addr      { return w.s.RemoteAddr() }
+func (w wtConn) Transport() string         { return "webtransport" }
+
+type wtSendStream struct{ s *webtransport.SendStream }
+
+func (s wtSendStream) Write(b []byte) (int, error) { return s.s.Write(b) }
+func (s wtSendStream) Close() error                { return s.s.Close() }
+func (s wtSendStream) CancelWrite(code uint64) {
+	s.s.CancelWrite(webtransport.StreamErrorCode(wtCode(code)))
+}
+func (s wtSendStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
+
+// SetPriority is a no-op: webtransport-go has no stream scheduler hook.
+func (s wtSendStream) SetPriority(int8) {}
+
+type wtReceiveStream struct{ s *webtransport.ReceiveStream }
+
+func (s wtReceiveStream) Read(b []byte) (int, error) { return s.s.Read(b) }
+func (s wtReceiveStream) CancelRead(code uint64) {
+	s.s.CancelRead(webtransport.StreamErrorCode(wtCode(code)))
+}
+func (s wtReceiveStream) SetReadDeadline(t time.Time) error { return s.s.SetReadDeadline(t) }
+
+type wtStream struct{ s *webtransport.Stream }
+
+func (s wtStream) Write(b []byte) (int, error) { return s.s.Write(b) }
+func (s wtStream) Read(b []byte) (int, error)  { return s.s.Read(b) }
+func (s wtStream) Close() error                { return s.s.Close() }
+func (s wtStream) CancelWrite(code uint64) {
+	s.s.CancelWrite(webtransport.StreamErrorCode(wtCode(code)))
+}
+func (s wtStream) CancelRead(code uint64) {
+	s.s.CancelRead(webtransport.StreamErrorCode(wtCode(code)))
+}
+func (s wtStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
+func (s wtStream) SetReadDeadline(t time.Time) error  { return s.s.SetReadDeadline(t) }
+func (s wtStream) SetPriority(int8)                   {}

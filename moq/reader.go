@@ -1,0 +1,183 @@
+package moq
+
+import "sync/atomic"
+
+// MaxLagGroups is how many whole groups a subscriber may trail the newest
+// group before it loses them: with 1, a subscriber still sending group N
+// when group N+2 starts skips to N+2. Memory per subscriber is therefore
+// bounded by the groups it pins, never by a queue that grows.
+const MaxLagGroups = 1
+
+// startMode is where a reader starts.
+type startMode uint8
+
+const (
+	// startCurrentGroup starts at object 0 of the newest group, so the
+	// subscriber can decode at once (the gateway's Largest Object behaviour,
+	// as moq-rs relays do).
+	startCurrentGroup startMode = iota
+	// startAfterLargest starts after the newest object (Largest Object,
+	// strictly per draft-14 §9.7).
+	startAfterLargest
+	// startNextGroup waits for the next group (Next Group Start).
+	startNextGroup
+	// startAbsolute starts at a location (AbsoluteStart/AbsoluteRange).
+	startAbsolute
+)
+
+// eventKind says what a reader produced.
+type eventKind uint8
+
+const (
+	evWait eventKind = iota
+	evObject
+	evGroupEnd
+	evEnd // track ended, or the subscription's end group is done
+)
+
+// readEvent is one step of a reader.
+type readEvent struct {
+	kind    eventKind
+	group   *group
+	object  uint64
+	payload []byte
+	// skipped counts whole groups lost because the reader fell behind,
+	// reported with the first object after the jump.
+	skipped int
+	// trackEnded distinguishes End of Track from the end of a range.
+	trackEnded bool
+}
+
+// trackReader is one subscription's cursor over a track's cache. Its state
+// is guarded by the track's lock; its transport-facing side (stream, notify)
+// belongs to the goroutine that writes the subscription.
+type trackReader struct {
+	t *Track
+
+	g          *group // group being delivered; nil while waiting for one
+	idx        int    // next object index in g
+	endSent    bool   // evGroupEnd already produced for g
+	minGroup   uint64 // attach only to groups with ID ≥ minGroup
+	hasEnd     bool
+	endGroup   uint64 // last group delivered when hasEnd
+	skipped    int
+	notify     chan struct{}
+	cancelFunc atomic.Pointer[func()]
+}
+
+// newReader registers a reader on t starting per mode (loc for
+// startAbsolute). It returns nil when the track has already ended.
+func (t *Track) newReader(mode startMode, loc Location, endGroup uint64, hasEnd bool) *trackReader {
+	r := &trackReader{t: t, notify: make(chan struct{}, 1), hasEnd: hasEnd, endGroup: endGroup}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed && t.cur == nil {
+		return nil
+	}
+	switch mode {
+	case startCurrentGroup:
+		r.g = t.cur
+	case startAfterLargest:
+		if t.cur != nil {
+			r.g, r.idx = t.cur, len(t.cur.objects)
+		}
+	case startNextGroup:
+		if t.cur != nil {
+			r.minGroup = t.cur.id + 1
+		}
+	case startAbsolute:
+		r.minGroup = loc.Group
+		if g := t.findLocked(loc.Group); g != nil {
+			r.g = g
+			if g.id == loc.Group {
+				r.idx = int(min(loc.Object, uint64(len(g.objects))))
+			}
+		}
+	}
+	t.readers[r] = struct{}{}
+	return r
+}
+
+// close unregisters the reader.
+func (r *trackReader) close() {
+	r.t.mu.Lock()
+	delete(r.t.readers, r)
+	r.g = nil
+	r.t.mu.Unlock()
+}
+
+func (r *trackReader) wake() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// setCancel installs what resets the stream currently being written (nil
+// when none is open).
+func (r *trackReader) setCancel(f func()) {
+	if f == nil {
+		r.cancelFunc.Store(nil)
+		return
+	}
+	r.cancelFunc.Store(&f)
+}
+
+func (r *trackReader) cancelStream() {
+	if f := r.cancelFunc.Load(); f != nil {
+		(*f)()
+	}
+}
+
+// onGroupLocked attaches a waiting reader to a new group, or moves a lagging
+// one to it. It reports whether the reader lagged (its stream must be reset).
+func (r *trackReader) onGroupLocked(g *group) bool {
+	defer r.wake()
+	if r.g == nil {
+		if g.id >= r.minGroup {
+			r.g, r.idx, r.endSent = g, 0, false
+		}
+		return false
+	}
+	if g.seq-r.g.seq <= MaxLagGroups {
+		return false
+	}
+	r.skipped += int(g.seq - r.g.seq)
+	r.g, r.idx, r.endSent = g, 0, false
+	return true
+}
+
+// next returns the reader's next step without blocking; evWait means wait on
+// notify and call again.
+func (r *trackReader) next() readEvent {
+	t := r.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for r.g != nil {
+		g := r.g
+		if r.hasEnd && g.id > r.endGroup {
+			return readEvent{kind: evEnd}
+		}
+		if r.idx < len(g.objects) {
+			ev := readEvent{kind: evObject, group: g, object: uint64(r.idx), payload: g.objects[r.idx], skipped: r.skipped}
+			r.idx++
+			r.skipped = 0
+			return ev
+		}
+		if !g.ended {
+			return readEvent{kind: evWait}
+		}
+		if !r.endSent {
+			r.endSent = true
+			return readEvent{kind: evGroupEnd, group: g}
+		}
+		if r.hasEnd && g.id >= r.endGroup {
+			return readEvent{kind: evEnd}
+		}
+		r.g, r.idx, r.endSent = g.next, 0, false
+	}
+	if t.closed {
+		return readEvent{kind: evEnd, trackEnded: true}
+	}
+	return readEvent{kind: evWait}
+}

@@ -1,0 +1,247 @@
+package moq
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Delivery is how a track's objects travel to subscribers.
+type Delivery uint8
+
+// Deliveries.
+const (
+	// DeliveryStream sends one subgroup stream per group, FIN at group end
+	// (draft-14 §10.4.2).
+	DeliveryStream Delivery = iota
+	// DeliveryDatagram sends one OBJECT_DATAGRAM per object (draft-14
+	// §10.3). An object too large for a datagram goes on a subgroup stream
+	// where the draft allows mixing (draft-16), else it is counted as lost.
+	DeliveryDatagram
+)
+
+func (d Delivery) String() string {
+	if d == DeliveryDatagram {
+		return "datagram"
+	}
+	return "stream"
+}
+
+// TrackOptions tune a track.
+type TrackOptions struct {
+	Delivery Delivery
+	// Priority is the publisher priority of the track's streams and
+	// datagrams; lower is more important (draft-14 §7).
+	Priority uint8
+	// CacheGroups is how many ended groups are kept besides the current one
+	// for late joiners and FETCH (default 1).
+	CacheGroups int
+	// CacheBytes caps the bytes of ended groups kept (default 16 MiB); the
+	// current group is always kept whole so a joiner can decode.
+	CacheBytes int
+}
+
+// Defaults for TrackOptions.
+const (
+	DefaultCacheGroups = 1
+	DefaultCacheBytes  = 16 << 20
+)
+
+// Errors of the track writer.
+var (
+	ErrTrackClosed   = errors.New("moq: track closed")
+	ErrNoGroup       = errors.New("moq: no open group")
+	ErrGroupOrder    = errors.New("moq: group IDs must grow")
+	ErrBroadcastDone = errors.New("moq: broadcast closed")
+)
+
+// Location is a position in a track (draft-14 §1.3.1): group, then object.
+type Location struct {
+	Group, Object uint64
+}
+
+// Less orders locations lexicographically.
+func (l Location) Less(o Location) bool {
+	return l.Group < o.Group || (l.Group == o.Group && l.Object < o.Object)
+}
+
+// group is a cached group. Objects are shared, immutable payloads; readers
+// take them under the track's lock.
+type group struct {
+	id      uint64
+	seq     uint64 // position in the track, for lag arithmetic
+	objects [][]byte
+	size    int
+	ended   bool
+	next    *group
+}
+
+// Track is one track of a broadcast. Its owner writes groups and objects;
+// every subscription reads them from the track's cache at its own pace, so
+// the writer never waits for a subscriber.
+type Track struct {
+	bc   *Broadcast
+	name string
+	opts TrackOptions
+
+	mu       sync.Mutex
+	oldest   *group // oldest cached group; oldest..cur linked by next
+	cur      *group // newest group
+	nextSeq  uint64
+	closed   bool
+	readers  map[*trackReader]struct{}
+
+	largest    Location
+	hasLargest bool
+}
+
+func newTrack(bc *Broadcast, name string, opts TrackOptions) *Track {
+	if opts.CacheGroups <= 0 {
+		opts.CacheGroups = DefaultCacheGroups
+	}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	return &Track{bc: bc, name: name, opts: opts, readers: make(map[*trackReader]struct{})}
+}
+
+// Name is the track name.
+func (t *Track) Name() string { return t.name }
+
+// Broadcast is the broadcast the track belongs to.
+func (t *Track) Broadcast() *Broadcast { return t.bc }
+
+// Options are the options the track was created with (defaults filled in).
+func (t *Track) Options() TrackOptions { return t.opts }
+
+// StartGroup ends the current group, if any, and opens group id, which must
+// be larger than every group before it. Subscribers that are more than
+// MaxLagGroups behind lose the groups in between: their stream is reset and
+// they continue at this group.
+func (t *Track) StartGroup(id uint64) error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return ErrTrackClosed
+	}
+	if t.cur != nil && id <= t.cur.id {
+		cur := t.cur.id
+		t.mu.Unlock()
+		return fmt.Errorf("%w: %d after %d", ErrGroupOrder, id, cur)
+	}
+	g := &group{id: id, seq: t.nextSeq}
+	t.nextSeq++
+	if t.cur != nil {
+		t.cur.ended = true
+		t.cur.next = g
+	} else {
+		t.oldest = g
+	}
+	t.cur = g
+	t.evictLocked()
+	var lagging []*trackReader
+	for r := range t.readers {
+		if r.onGroupLocked(g) {
+			lagging = append(lagging, r)
+		}
+	}
+	t.mu.Unlock()
+	// Reset the lagging subscribers' streams outside the lock: it calls into
+	// the transport.
+	for _, r := range lagging {
+		r.cancelStream()
+	}
+	return nil
+}
+
+// WriteObject appends payload as the next object of the open group. The
+// track keeps payload and shares it with every subscriber: the caller must
+// not modify it afterwards.
+func (t *Track) WriteObject(payload []byte) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return ErrTrackClosed
+	}
+	if t.cur == nil || t.cur.ended {
+		return ErrNoGroup
+	}
+	t.largest = Location{Group: t.cur.id, Object: uint64(len(t.cur.objects))}
+	t.hasLargest = true
+	t.cur.objects = append(t.cur.objects, payload)
+	t.cur.size += len(payload)
+	t.wakeLocked()
+	return nil
+}
+
+// EndGroup ends the open group; the next object needs StartGroup.
+func (t *Track) EndGroup() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cur != nil && !t.cur.ended {
+		t.cur.ended = true
+		t.wakeLocked()
+	}
+}
+
+// Close ends the track: subscribers receive what is cached, then End of
+// Track and PUBLISH_DONE (TRACK_ENDED).
+func (t *Track) Close() {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	t.closed = true
+	if t.cur != nil {
+		t.cur.ended = true
+	}
+	t.wakeLocked()
+	t.mu.Unlock()
+	t.bc.removeTrack(t)
+}
+
+// Largest returns the location of the newest object, if any.
+func (t *Track) Largest() (Location, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.largest, t.hasLargest
+}
+
+// Closed reports whether the track has ended.
+func (t *Track) Closed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
+// evictLocked drops ended groups beyond the cache limits. Readers that still
+// hold an evicted group keep it alive until they move on.
+func (t *Track) evictLocked() {
+	ended, bytes := 0, 0
+	for g := t.oldest; g != nil && g != t.cur; g = g.next {
+		ended++
+		bytes += g.size
+	}
+	for t.oldest != t.cur && (ended > t.opts.CacheGroups || bytes > t.opts.CacheBytes) {
+		ended--
+		bytes -= t.oldest.size
+		t.oldest = t.oldest.next
+	}
+}
+
+func (t *Track) wakeLocked() {
+	for r := range t.readers {
+		r.wake()
+	}
+}
+
+// findLocked returns the oldest cached group with an ID ≥ id.
+func (t *Track) findLocked(id uint64) *group {
+	for g := t.oldest; g != nil; g = g.next {
+		if g.id >= id {
+			return g
+		}
+	}
+	return nil
+}

@@ -1,0 +1,179 @@
+package moq
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func testTrack(t *testing.T, opts TrackOptions) *Track {
+	t.Helper()
+	b, err := NewOrigin().Publish(Namespace{"live", "cam1"}, nil)
+	require.NoError(t, err)
+	tr, err := b.CreateTrack("video", opts)
+	require.NoError(t, err)
+	return tr
+}
+
+func writeGroup(t *testing.T, tr *Track, id uint64, n int) {
+	t.Helper()
+	require.NoError(t, tr.StartGroup(id))
+	for i := range n {
+		require.NoError(t, tr.WriteObject(fmt.Appendf(nil, "g%d-o%d", id, i)))
+	}
+}
+
+// drain reads events until the reader would wait and renders them.
+func drain(r *trackReader) []string {
+	var out []string
+	for {
+		ev := r.next()
+		switch ev.kind {
+		case evWait:
+			return out
+		case evObject:
+			s := string(ev.payload)
+			if ev.skipped > 0 {
+				s = fmt.Sprintf("skip%d:%s", ev.skipped, s)
+			}
+			out = append(out, s)
+		case evGroupEnd:
+			out = append(out, fmt.Sprintf("end-g%d", ev.group.id))
+		case evEnd:
+			if ev.trackEnded {
+				return append(out, "end-track")
+			}
+			return append(out, "end-range")
+		}
+	}
+}
+
+func TestReaderStartModes(t *testing.T) {
+	cases := []struct {
+		name string
+		mode startMode
+		loc  Location
+		want []string
+	}{
+		{"current group from its start", startCurrentGroup, Location{}, []string{"g11-o0", "g11-o1"}},
+		{"after largest", startAfterLargest, Location{}, nil},
+		{"next group", startNextGroup, Location{}, nil},
+		{"absolute in cache", startAbsolute, Location{10, 1}, []string{"g10-o1", "end-g10", "g11-o0", "g11-o1"}},
+		{"absolute in the future", startAbsolute, Location{20, 0}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := testTrack(t, TrackOptions{})
+			writeGroup(t, tr, 10, 2)
+			writeGroup(t, tr, 11, 2)
+			r := tr.newReader(tc.mode, tc.loc, 0, false)
+			require.Equal(t, tc.want, drain(r))
+
+			// Everyone but the future reader sees the next group.
+			require.NoError(t, tr.WriteObject([]byte("g11-o2")))
+			writeGroup(t, tr, 12, 1)
+			got := drain(r)
+			if tc.loc.Group == 20 {
+				require.Empty(t, got)
+				return
+			}
+			require.Equal(t, "g12-o0", got[len(got)-1])
+		})
+	}
+}
+
+func TestReaderAbsoluteRangeEnds(t *testing.T) {
+	tr := testTrack(t, TrackOptions{})
+	writeGroup(t, tr, 1, 1)
+	r := tr.newReader(startAbsolute, Location{1, 0}, 2, true)
+	require.Equal(t, []string{"g1-o0"}, drain(r))
+	writeGroup(t, tr, 2, 1)
+	require.Equal(t, []string{"end-g1", "g2-o0"}, drain(r))
+	writeGroup(t, tr, 3, 1)
+	require.Equal(t, []string{"end-g2", "end-range"}, drain(r))
+}
+
+func TestReaderLagSkipsWholeGroups(t *testing.T) {
+	tr := testTrack(t, TrackOptions{CacheGroups: 5})
+	writeGroup(t, tr, 1, 2)
+	r := tr.newReader(startCurrentGroup, Location{}, 0, false)
+	require.Equal(t, "g1-o0", string(r.next().payload))
+
+	cancelled := 0
+	r.setCancel(func() { cancelled++ })
+	writeGroup(t, tr, 2, 1) // one group behind: tolerated
+	require.Zero(t, cancelled)
+	writeGroup(t, tr, 3, 1) // two behind: groups 1 and 2 are lost
+	require.Equal(t, 1, cancelled)
+	require.Equal(t, []string{"skip2:g3-o0"}, drain(r))
+}
+
+func TestReaderTrackEnd(t *testing.T) {
+	tr := testTrack(t, TrackOptions{})
+	writeGroup(t, tr, 5, 1)
+	r := tr.newReader(startCurrentGroup, Location{}, 0, false)
+	tr.Close()
+	require.Equal(t, []string{"g5-o0", "end-g5", "end-track"}, drain(r))
+	require.ErrorIs(t, tr.WriteObject(nil), ErrTrackClosed)
+	require.ErrorIs(t, tr.StartGroup(6), ErrTrackClosed)
+}
+
+func TestTrackWriterRules(t *testing.T) {
+	tr := testTrack(t, TrackOptions{})
+	require.ErrorIs(t, tr.WriteObject([]byte("x")), ErrNoGroup)
+	require.NoError(t, tr.StartGroup(7))
+	require.ErrorIs(t, tr.StartGroup(7), ErrGroupOrder)
+	require.NoError(t, tr.WriteObject([]byte("x")))
+	tr.EndGroup()
+	require.ErrorIs(t, tr.WriteObject([]byte("y")), ErrNoGroup)
+	loc, ok := tr.Largest()
+	require.True(t, ok)
+	require.Equal(t, Location{7, 0}, loc)
+}
+
+func TestTrackCacheEviction(t *testing.T) {
+	tr := testTrack(t, TrackOptions{CacheGroups: 2, CacheBytes: 1 << 20})
+	for g := uint64(1); g <= 6; g++ {
+		writeGroup(t, tr, g, 3)
+	}
+	var ids []uint64
+	for g := tr.oldest; g != nil; g = g.next {
+		ids = append(ids, g.id)
+	}
+	require.Equal(t, []uint64{4, 5, 6}, ids)
+
+	small := testTrack(t, TrackOptions{CacheGroups: 10, CacheBytes: 10})
+	for g := uint64(1); g <= 3; g++ {
+		writeGroup(t, small, g, 3) // 18 bytes a group: only the current is kept
+	}
+	require.Equal(t, uint64(3), small.oldest.id)
+}
+
+func TestOriginLookup(t *testing.T) {
+	o := NewOrigin()
+	b, err := o.Publish(Namespace{"live", "cam1"}, nil)
+	require.NoError(t, err)
+	_, err = o.Publish(Namespace{"live", "cam1"}, nil)
+	require.ErrorIs(t, err, ErrDuplicateBroadcast)
+
+	got, rest := o.Lookup(Namespace{"live", "cam1"})
+	require.Same(t, b, got)
+	require.Empty(t, rest)
+	got, rest = o.Lookup(Namespace{"live", "cam1", "hd"})
+	require.Same(t, b, got)
+	require.Equal(t, Namespace{"hd"}, rest)
+	got, _ = o.Lookup(Namespace{"live/cam1"})
+	require.Same(t, b, got)
+	got, _ = o.Lookup(Namespace{"live"})
+	require.Nil(t, got)
+
+	w := o.watch()
+	require.Len(t, w.take(), 1)
+	b.Close()
+	evs := w.take()
+	require.Len(t, evs, 1)
+	require.False(t, evs[0].live)
+	got, _ = o.Lookup(Namespace{"live", "cam1"})
+	require.Nil(t, got)
+}
