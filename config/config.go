@@ -1,0 +1,158 @@
+// Package config is the gateway's configuration: defaults that run out of
+// the box, a YAML file, MOQGW_* environment overrides and a Validate that
+// reports every problem at once. Only cmd/moq-gateway imports it; the
+// packages it configures take plain values.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration. YAML keys are the lower-case names in
+// the tags; every scalar can also be set from the environment as MOQGW_
+// followed by the key path in upper case joined by underscores
+// (MOQGW_RTMP_LISTEN, MOQGW_LOG_FORMAT).
+type Config struct {
+	Log      Log          `yaml:"log"`
+	RTMP     RTMP         `yaml:"rtmp"`
+	SRT      SRT          `yaml:"srt"`
+	RTSP     RTSP         `yaml:"rtsp"`
+	MoQ      MoQ          `yaml:"moq"`
+	TLS      TLS          `yaml:"tls"`
+	HTTP     HTTP         `yaml:"http"`
+	Packager Packager     `yaml:"packager"`
+	Streams  []StreamRule `yaml:"streams"`
+	// Grace is how long a stream waits for its publisher to reconnect.
+	Grace Duration `yaml:"grace"`
+	// Relays are upstream MoQ relays every stream (or a selection) is
+	// published to.
+	Relays []Relay `yaml:"relays"`
+}
+
+// Log configures logging.
+type Log struct {
+	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level"`  // debug, info, warn, error
+}
+
+// RTMP configures the RTMP listeners.
+type RTMP struct {
+	Listen string `yaml:"listen"` // "" disables RTMP
+	// RTMPSListen serves RTMPS when tls.cert is set.
+	RTMPSListen string `yaml:"rtmps_listen"`
+}
+
+// SRT configures the SRT listener.
+type SRT struct {
+	Listen  string   `yaml:"listen"` // "" disables SRT
+	Latency Duration `yaml:"latency"`
+}
+
+// RTSP configures the RTSP listeners.
+type RTSP struct {
+	Listen string `yaml:"listen"` // "" disables RTSP
+	// UDPRTP and UDPRTCP enable the UDP transport; empty means TCP only.
+	UDPRTP  string `yaml:"udp_rtp"`
+	UDPRTCP string `yaml:"udp_rtcp"`
+	// RTSPSListen serves RTSPS when tls.cert is set.
+	RTSPSListen string `yaml:"rtsps_listen"`
+}
+
+// MoQ configures the MoQ server.
+type MoQ struct {
+	Listen           string `yaml:"listen"` // UDP; "" disables serving subscribers
+	WebTransportPath string `yaml:"webtransport_path"`
+	// AudioDelivery is "stream" or "datagram".
+	AudioDelivery string `yaml:"audio_delivery"`
+}
+
+// TLS holds the certificate of the MoQ server (and RTMPS/RTSPS). Without
+// one, the gateway generates a self-signed ECDSA certificate at start,
+// valid for less than 14 days so browsers accept its SHA-256 hash.
+type TLS struct {
+	Cert string `yaml:"cert"` // PEM file
+	Key  string `yaml:"key"`  // PEM file
+	// Hosts are the names and addresses of the self-signed certificate.
+	Hosts []string `yaml:"hosts"`
+}
+
+// HTTP configures the status, metrics and health endpoints.
+type HTTP struct {
+	Listen string `yaml:"listen"` // "" disables
+}
+
+// Packager configures CMAF packaging.
+type Packager struct {
+	// ProducerReferenceTime puts a prft box (wall clock at ingest) in every
+	// chunk so players and the load tool can measure latency.
+	ProducerReferenceTime bool `yaml:"prft"`
+	// ExactDurations holds one video frame back to write exact sample
+	// durations, at one frame of latency.
+	ExactDurations bool `yaml:"exact_durations"`
+}
+
+// StreamRule allows publishing on a path. With no rules at all, publishing
+// is open to anyone.
+type StreamRule struct {
+	// Path is "live/cam1", "live/*" (every path below live/) or "*".
+	Path string `yaml:"path"`
+	// Key is a stream key: accepted as ?key=, as a password with any user
+	// name, or as SRT's s=.
+	Key string `yaml:"key"`
+	// User and Pass require both (RTSP basic auth, ?user=&pass=, SRT u= s=).
+	User string `yaml:"user"`
+	Pass string `yaml:"pass"`
+	// Passphrase is the SRT encryption passphrase (10–79 bytes).
+	Passphrase string `yaml:"passphrase"`
+	// Policy is "replace" (default) or "reject" for a second publisher.
+	Policy string `yaml:"policy"`
+	// Relays names the relays this path goes to; empty means all.
+	Relays []string `yaml:"relays"`
+}
+
+// Relay is an upstream MoQ relay.
+type Relay struct {
+	Name string `yaml:"name"`
+	// URL is moqt://host:port[/path] (raw QUIC) or https://host[:port]/path
+	// (WebTransport).
+	URL string `yaml:"url"`
+	// Draft is auto, 14 or 16.
+	Draft string `yaml:"draft"`
+	// Token is sent as AUTHORIZATION_TOKEN in SETUP and PUBLISH_NAMESPACE.
+	Token string `yaml:"token"`
+	// NamespacePrefix is prepended to each stream's namespace ("a/b").
+	NamespacePrefix string `yaml:"namespace_prefix"`
+	// TLS is "system" (default), "insecure", or a CA file path.
+	TLS string `yaml:"tls"`
+}
+
+// Duration is a time.Duration written as "10s" in YAML and the environment.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText formats the duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Default is the configuration `moq-gateway` runs with when given nothing.
+func Default() Config {
+	return Config{
+		Log:      Log{Format: "text", Level: "info"},
+		RTMP:     RTMP{Listen: ":1935", RTMPSListen: ":1936"},
+		SRT:      SRT{Listen: ":8890", Latency: Duration(120 * time.Millisecond)},
+		RTSP:     RTSP{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", RTSPSListen: ":8322"},
+		MoQ:      MoQ{Listen: ":4443", WebTransportPath: "/moq", AudioDelivery: "stream"},
+		TLS:      TLS{Hosts: []string{"localhost", "127.0.0.1", "::1"}},
+		HTTP:     HTTP{Listen: "127.0.0.1:9090"},
+		Packager: Packager{ProducerReferenceTime: true},
+		Grace:    Duration(10 * time.Second),
+	}
+}

@@ -1,0 +1,128 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Validate reports every problem of c at once (errors.Join), so a user
+// fixes a config file in one pass.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		add("log.format: %q is not text or json", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	for _, a := range []struct{ key, addr string }{
+		{"rtmp.listen", c.RTMP.Listen},
+		{"rtmp.rtmps_listen", c.RTMP.RTMPSListen},
+		{"srt.listen", c.SRT.Listen},
+		{"rtsp.listen", c.RTSP.Listen},
+		{"rtsp.udp_rtp", c.RTSP.UDPRTP},
+		{"rtsp.udp_rtcp", c.RTSP.UDPRTCP},
+		{"rtsp.rtsps_listen", c.RTSP.RTSPSListen},
+		{"moq.listen", c.MoQ.Listen},
+		{"http.listen", c.HTTP.Listen},
+	} {
+		if a.addr == "" {
+			continue
+		}
+		if _, port, err := net.SplitHostPort(a.addr); err != nil || port == "" {
+			add("%s: %q is not host:port", a.key, a.addr)
+		}
+	}
+	if (c.RTSP.UDPRTP == "") != (c.RTSP.UDPRTCP == "") {
+		add("rtsp.udp_rtp and rtsp.udp_rtcp: set both or neither")
+	}
+	if c.SRT.Latency < 0 || time.Duration(c.SRT.Latency) > 10*time.Second {
+		add("srt.latency: %v is outside 0..10s", time.Duration(c.SRT.Latency))
+	}
+	if !strings.HasPrefix(c.MoQ.WebTransportPath, "/") {
+		add("moq.webtransport_path: %q must start with /", c.MoQ.WebTransportPath)
+	}
+	switch c.MoQ.AudioDelivery {
+	case "stream", "datagram":
+	default:
+		add("moq.audio_delivery: %q is not stream or datagram", c.MoQ.AudioDelivery)
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		add("tls.cert and tls.key: set both or neither")
+	}
+	if c.Grace < 0 {
+		add("grace: must not be negative")
+	}
+	relayNames := map[string]bool{}
+	for i, r := range c.Relays {
+		errs = append(errs, r.validate(fmt.Sprintf("relays[%d]", i))...)
+		if r.Name != "" {
+			if relayNames[r.Name] {
+				add("relays[%d].name: %q is used twice", i, r.Name)
+			}
+			relayNames[r.Name] = true
+		}
+	}
+	paths := map[string]bool{}
+	for i, s := range c.Streams {
+		key := fmt.Sprintf("streams[%d]", i)
+		switch {
+		case s.Path == "":
+			add("%s.path: empty", key)
+		case paths[s.Path]:
+			add("%s.path: %q is listed twice", key, s.Path)
+		}
+		paths[s.Path] = true
+		if s.Key != "" && s.Pass != "" {
+			add("%s: set key or user/pass, not both", key)
+		}
+		if s.User != "" && s.Pass == "" {
+			add("%s.pass: a user needs a password", key)
+		}
+		if n := len(s.Passphrase); n != 0 && (n < 10 || n > 79) {
+			add("%s.passphrase: SRT passphrases are 10 to 79 bytes, got %d", key, n)
+		}
+		switch s.Policy {
+		case "", "replace", "reject":
+		default:
+			add("%s.policy: %q is not replace or reject", key, s.Policy)
+		}
+		for _, name := range s.Relays {
+			if !relayNames[name] {
+				add("%s.relays: no relay named %q", key, name)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r Relay) validate(key string) []error {
+	var errs []error
+	u, err := url.Parse(r.URL)
+	switch {
+	case r.URL == "":
+		errs = append(errs, fmt.Errorf("%s.url: empty", key))
+	case err != nil:
+		errs = append(errs, fmt.Errorf("%s.url: %w", key, err))
+	case u.Scheme != "moqt" && u.Scheme != "https":
+		errs = append(errs, fmt.Errorf("%s.url: scheme %q is not moqt or https", key, u.Scheme))
+	case u.Host == "":
+		errs = append(errs, fmt.Errorf("%s.url: no host", key))
+	}
+	switch r.Draft {
+	case "", "auto", "14", "16":
+	default:
+		errs = append(errs, fmt.Errorf("%s.draft: %q is not auto, 14 or 16", key, r.Draft))
+	}
+	return errs
+}
