@@ -1,0 +1,207 @@
+package rtmp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moqgw/moq-gateway/ingest"
+)
+
+// Defaults of the Server's zero fields.
+const (
+	// DefaultTimeout is the read and write timeout: MediaMTX's, which OBS
+	// and ffmpeg users know.
+	DefaultTimeout = 10 * time.Second
+	// DefaultMaxConns bounds concurrent connections: far above what 2 cores
+	// package, far below the file descriptors a flood would exhaust.
+	DefaultMaxConns = 1000
+)
+
+// proto is the protocol name in logs and publish requests.
+const proto = "rtmp"
+
+// Accept retry delays after errors such as EMFILE, as net/http does.
+const (
+	acceptDelayMin = 5 * time.Millisecond
+	acceptDelayMax = time.Second
+)
+
+// Server accepts RTMP and RTMPS publishers (OBS, ffmpeg; legacy H.264 and
+// AAC, and Enhanced RTMP H.265, AV1, Opus and multitrack) and hands their
+// streams to Sink. Play requests are refused: the gateway only ingests over
+// RTMP. Set the fields before the first Serve; Serve may then run on several
+// listeners at once (RTMP and RTMPS), which share limits and counters.
+type Server struct {
+	// Sink receives the publications.
+	Sink ingest.Sink
+	// Auth decides who may publish where; nil or no rules means open.
+	Auth *ingest.Auth
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+
+	// ReadTimeout bounds each read from a publisher and WriteTimeout each
+	// write to it; 0 means DefaultTimeout.
+	ReadTimeout, WriteTimeout time.Duration
+	// HandshakeTimeout bounds each of the two setup stages: from accept to
+	// the publish command, and the probe that follows, in which gortmplib
+	// reads 2 s of media to find every track. 0 means DefaultTimeout.
+	HandshakeTimeout time.Duration
+	// MaxConns bounds concurrent connections; further ones are closed at
+	// once. 0 means DefaultMaxConns, negative means no limit.
+	MaxConns int
+
+	adobe adobeKey
+
+	conns, publishers  atomic.Int64
+	accepted, rejected atomic.Uint64
+	authFailures, errs atomic.Uint64
+	bytesIn, frames    atomic.Uint64
+	limitLogged        atomic.Int64  // unix seconds of the last "too many connections" line
+	limitRefused       atomic.Uint64 // refusals since that line
+}
+
+// Stats are the Server's counters, for the gateway's metrics.
+type Stats struct {
+	// Conns is the number of open connections.
+	Conns int64
+	// Publishers is the number of connections that are publishing.
+	Publishers int64
+	// Accepted counts accepted connections.
+	Accepted uint64
+	// Rejected counts connections refused by policy: over MaxConns, failed
+	// authentication, busy path, bad path, play requests, no supported codec.
+	Rejected uint64
+	// AuthFailures counts failed authentications (they are also Rejected).
+	AuthFailures uint64
+	// Errors counts connections that ended with a protocol error, bad input,
+	// a timeout or a panic.
+	Errors uint64
+	// BytesReceived counts bytes read from publishers.
+	BytesReceived uint64
+	// Frames counts frames handed to the Sink.
+	Frames uint64
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Conns:         s.conns.Load(),
+		Publishers:    s.publishers.Load(),
+		Accepted:      s.accepted.Load(),
+		Rejected:      s.rejected.Load(),
+		AuthFailures:  s.authFailures.Load(),
+		Errors:        s.errs.Load(),
+		BytesReceived: s.bytesIn.Load(),
+		Frames:        s.frames.Load(),
+	}
+}
+
+// ServeTLS is Serve for RTMPS: it serves ln through TLS with cfg. The TLS
+// handshake runs within HandshakeTimeout, on the connection's goroutine.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, cfg *tls.Config) error {
+	if cfg == nil {
+		return errors.New("rtmps: no TLS configuration")
+	}
+	return s.Serve(ctx, tls.NewListener(ln, cfg))
+}
+
+// Serve accepts RTMP connections on ln until ctx is done, then closes ln and
+// every connection and returns after all its goroutines ended. It returns
+// nil after ctx is done and the accept error otherwise.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.Sink == nil {
+		ln.Close()
+		return errors.New("rtmp: Server.Sink is nil")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		<-ctx.Done()
+		ln.Close()
+	})
+
+	log := s.logger()
+	delay := time.Duration(0)
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("rtmp: accept: %w", err)
+			}
+			// EMFILE, ECONNABORTED…: wait and try again.
+			delay = min(max(2*delay, acceptDelayMin), acceptDelayMax)
+			log.Warn("accept failed", "proto", proto, "err", err, "retry_in", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			continue
+		}
+		delay = 0
+		if !s.admit() {
+			nc.Close()
+			continue
+		}
+		s.accepted.Add(1)
+		wg.Go(func() {
+			defer s.conns.Add(-1)
+			s.serveConn(ctx, nc)
+		})
+	}
+}
+
+// admit counts a new connection, or refuses it over MaxConns.
+func (s *Server) admit() bool {
+	n := s.conns.Add(1)
+	limit := int64(s.MaxConns)
+	if limit == 0 {
+		limit = DefaultMaxConns
+	}
+	if limit < 0 || n <= limit {
+		return true
+	}
+	s.conns.Add(-1)
+	s.rejected.Add(1)
+	// One line a second at most: a flood must not flood the logs too.
+	s.limitRefused.Add(1)
+	now := time.Now().Unix()
+	if last := s.limitLogged.Load(); now > last && s.limitLogged.CompareAndSwap(last, now) {
+		refused := s.limitRefused.Swap(0)
+		s.logger().Warn("too many connections, refusing", "proto", proto, "max_conns", limit, "refused", refused)
+	}
+	return false
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+func (s *Server) readTimeout() time.Duration      { return orDefault(s.ReadTimeout) }
+func (s *Server) writeTimeout() time.Duration     { return orDefault(s.WriteTimeout) }
+func (s *Server) handshakeTimeout() time.Duration { return orDefault(s.HandshakeTimeout) }
+
+func orDefault(d time.Duration) time.Duration {
+	if d <= 0 {
+		return DefaultTimeout
+	}
+	return d
+}
