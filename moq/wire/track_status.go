@@ -1,0 +1,49 @@
+package wire
+
+// TrackStatus is TRACK_STATUS (type 0x0D; draft-14 §9.20, draft-16 §9.19): a
+// SUBSCRIBE that creates no subscription, answered by RequestOK or
+// RequestError of KindTrackStatus.
+//
+// Draft-14 gives it the SUBSCRIBE layout. Draft-16 keeps only the namespace,
+// name and parameters and says delivery parameters are not included: its
+// encoder ignores SubscriberPriority, GroupOrder, Forward and Filter, and its
+// parser leaves them zero (such parameters, if a peer sends them, land in
+// Params.Unknown).
+type TrackStatus struct {
+	RequestID          uint64
+	Namespace          Namespace
+	TrackName          string
+	SubscriberPriority uint8
+	GroupOrder         GroupOrder
+	Forward            bool
+	Filter             Filter
+	Params             Params
+}
+
+func (m *TrackStatus) controlType(Version) (uint64, error) { return typeTrackStatus, nil }
+
+func (m *TrackStatus) encode(e *encoder, v Version) {
+	e.varint(m.RequestID)
+	e.namespace(m.Namespace, v, trackNamespace)
+	e.trackName(m.TrackName, m.Namespace)
+	if v == Draft14 {
+		e.u8(m.SubscriberPriority)
+		e.groupOrder(m.GroupOrder, true)
+		e.bool8(m.Forward)
+		e.filter(m.Filter)
+	}
+	e.params(m.Params.appendTo(nil, v, false), v)
+}
+
+func (m *TrackStatus) decode(d *decoder, v Version, _ uint64) {
+	m.RequestID = d.varint()
+	m.Namespace = d.namespace(v, trackNamespace)
+	m.TrackName = d.trackName(m.Namespace)
+	if v == Draft14 {
+		m.SubscriberPriority = d.u8()
+		m.GroupOrder = d.groupOrder(true)
+		m.Forward = d.bool8("forward")
+		m.Filter = d.filter()
+	}
+	d.params(v, func(kv KeyValue) { m.Params.take(d, v, kv) })
+}

@@ -1,0 +1,71 @@
+package wire
+
+import "fmt"
+
+// Version is a MOQT version number (draft-14 §9.3.1): 0xff000000 plus the
+// draft number for drafts, 0x00000001 for the RFC.
+type Version uint64
+
+// The versions this package encodes and decodes.
+const (
+	// Draft14 is draft-ietf-moq-transport-14, negotiated in CLIENT_SETUP /
+	// SERVER_SETUP under ALPN "moq-00" (draft-14 §3.1.2, §9.3.1).
+	Draft14 Version = 0xff00000e
+	// Draft16 is draft-ietf-moq-transport-16, negotiated by ALPN "moqt-16"
+	// (draft-16 §3.1); its SETUP messages carry no versions.
+	Draft16 Version = 0xff000010
+)
+
+// ALPN protocol identifiers of the supported drafts.
+const (
+	// ALPNDraft14 is the ALPN of every draft before -15 (draft-14 §3.1.2);
+	// the version itself is then chosen in SETUP.
+	ALPNDraft14 = "moq-00"
+	// ALPNDraft16 is the ALPN of draft-16 ("moqt-" + draft number, draft-16
+	// §3.1).
+	ALPNDraft16 = "moqt-16"
+)
+
+// String returns "draft-14" or "draft-16", and the hexadecimal number for
+// other versions.
+func (v Version) String() string {
+	switch v {
+	case Draft14:
+		return "draft-14"
+	case Draft16:
+		return "draft-16"
+	}
+	return fmt.Sprintf("0x%x", uint64(v))
+}
+
+// ALPN returns the ALPN protocol identifier that selects v's codec, or ""
+// for a version this package does not support.
+func (v Version) ALPN() string {
+	switch v {
+	case Draft14:
+		return ALPNDraft14
+	case Draft16:
+		return ALPNDraft16
+	}
+	return ""
+}
+
+// VersionForALPN returns the codec version for a negotiated ALPN protocol:
+// Draft14 for "moq-00" (whose SETUP must still offer or select Draft14) and
+// Draft16 for "moqt-16".
+func VersionForALPN(alpn string) (Version, bool) {
+	switch alpn {
+	case ALPNDraft14:
+		return Draft14, true
+	case ALPNDraft16:
+		return Draft16, true
+	}
+	return 0, false
+}
+
+func (v Version) check() error {
+	if v != Draft14 && v != Draft16 {
+		return fmt.Errorf("wire: unsupported version %v", v)
+	}
+	return nil
+}
