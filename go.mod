@@ -8,6 +8,8 @@ require (
 	github.com/Eyevinn/moqtransport v0.9.0 // indirect
 	github.com/Eyevinn/mp4ff v0.56.0 // indirect
 	github.com/abema/go-mp4 v1.7.1 // indirect
+	github.com/asticode/go-astikit v0.30.0 // indirect
+	github.com/asticode/go-astits v1.16.0 // indirect
 	github.com/benburkert/openpgp v0.0.0-20160410205803-c2471f86866c // indirect
 	github.com/bluenviron/gortmplib v1.0.1 // indirect
 	github.com/bluenviron/gortsplib/v5 v5.6.4 // indirect

@@ -1,0 +1,169 @@
+package srt
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/ingest"
+)
+
+// Encoder arguments of the pushes: three seconds of test pattern and tone,
+// B-frames on, a keyframe every second.
+var (
+	h264AAC = []string{
+		"-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30",
+		"-c:a", "aac",
+	}
+	h265Opus = []string{
+		"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:bframes=2", "-g", "30",
+		"-c:a", "libopus", "-ar", "48000",
+	}
+)
+
+// push runs ffmpeg in real time into url for three seconds.
+func push(t *testing.T, codecArgs []string, url string) (string, error) {
+	args := []string{
+		"-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine", "-t", "3",
+	}
+	args = append(args, codecArgs...)
+	args = append(args, "-f", "mpegts", url)
+	return ffmpeg(t, args...)
+}
+
+// TestFFmpegPush pushes H.264+AAC and H.265+Opus from ffmpeg (libsrt) with
+// every stream-ID form, with and without encryption.
+func TestFFmpegPush(t *testing.T) {
+	requireFFmpeg(t)
+	cases := []struct {
+		name     string
+		codecs   []string
+		streamID string
+		query    string
+		path     string
+		video    ingest.Codec
+		audio    ingest.Codec
+		// Minimum frames of three seconds: ffmpeg's SRT output may lose
+		// its last second on exit.
+		minVideo, minAudio int
+	}{
+		{
+			name: "access control H.264 AAC", codecs: h264AAC, streamID: "#!::r=live/cam1,m=publish",
+			path: "live/cam1", video: ingest.CodecH264, audio: ingest.CodecAAC, minVideo: 45, minAudio: 60,
+		},
+		{
+			name: "mediamtx form AES-128", codecs: h264AAC, streamID: "publish:secret/cam1",
+			query: "&passphrase=" + testPassphrase, path: "secret/cam1",
+			video: ingest.CodecH264, audio: ingest.CodecAAC, minVideo: 45, minAudio: 60,
+		},
+		{
+			name: "bare form with stream key", codecs: h264AAC, streamID: "keyed/cam1?key=s3cret",
+			path: "keyed/cam1", video: ingest.CodecH264, audio: ingest.CodecAAC, minVideo: 45, minAudio: 60,
+		},
+		{
+			name: "H.265 Opus AES-256", codecs: h265Opus, streamID: "#!::r=secret/hevc,m=publish",
+			query: "&passphrase=" + testPassphrase + "&pbkeylen=32", path: "secret/hevc",
+			video: ingest.CodecH265, audio: ingest.CodecOpus, minVideo: 45, minAudio: 70,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := startServer(t, nil)
+			url := fmt.Sprintf("srt://%s?streamid=%s&pkt_size=1316%s", ts.addr, tc.streamID, tc.query)
+			_, err := push(t, tc.codecs, url)
+			require.NoError(t, err)
+
+			pub := ts.sink.waitPub(t, 1)
+			require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond, "publication ends when ffmpeg disconnects")
+			require.Equal(t, tc.path, pub.req.Path)
+			require.Len(t, pub.req.Tracks, 2)
+			vi, ai := pub.trackIndex(t, tc.video), pub.trackIndex(t, tc.audio)
+			require.Equal(t, uint32(90000), pub.req.Tracks[vi].Timescale)
+			audio := pub.req.Tracks[ai]
+			require.Equal(t, uint32(90000), audio.Timescale)
+			require.Positive(t, audio.Channels)
+			if tc.audio == ingest.CodecAAC {
+				require.Equal(t, 44100, audio.SampleRate)
+				require.NotEmpty(t, audio.AudioSpecificConfig)
+			} else {
+				require.Equal(t, 48000, audio.SampleRate)
+			}
+
+			checkVideo(t, pub.trackFrames(vi), tc.video, tc.minVideo)
+			checkAudio(t, pub.trackFrames(ai), tc.minAudio)
+			require.Zero(t, ts.Stats().DecodeErrors)
+		})
+	}
+}
+
+// checkVideo asserts what the packager relies on: a keyframe with in-band
+// parameter sets first, DTS increasing, PTS never before DTS, B-frames
+// visible as PTS > DTS.
+func checkVideo(t *testing.T, frames []ingest.Frame, codec ingest.Codec, minFrames int) {
+	t.Helper()
+	require.GreaterOrEqual(t, len(frames), minFrames)
+	require.True(t, frames[0].Keyframe, "stream starts with a keyframe")
+	require.Subset(t, naluTypes(codec, frames[0].AU), paramSetTypes(codec), "parameter sets in band")
+	keyframes, reordered := 0, 0
+	for i, f := range frames {
+		require.GreaterOrEqual(t, f.PTS, f.DTS, "frame %d", i)
+		if i > 0 {
+			require.Greater(t, f.DTS, frames[i-1].DTS, "frame %d", i)
+		}
+		if f.Keyframe {
+			keyframes++
+		}
+		if f.PTS > f.DTS {
+			reordered++
+		}
+	}
+	require.GreaterOrEqual(t, keyframes, 2, "-g 30 gives a keyframe per second")
+	require.Positive(t, reordered, "B-frames")
+}
+
+func checkAudio(t *testing.T, frames []ingest.Frame, minFrames int) {
+	t.Helper()
+	require.GreaterOrEqual(t, len(frames), minFrames)
+	for i, f := range frames {
+		require.True(t, f.Keyframe)
+		require.Equal(t, f.DTS, f.PTS)
+		require.Len(t, f.AU, 1)
+		require.NotEmpty(t, f.AU[0])
+		if i > 0 {
+			require.Greater(t, f.DTS, frames[i-1].DTS, "frame %d", i)
+		}
+	}
+}
+
+func naluTypes(codec ingest.Codec, au [][]byte) []int {
+	out := make([]int, len(au))
+	for i, n := range au {
+		if codec == ingest.CodecH265 {
+			out[i] = int(n[0]>>1) & 0x3F
+		} else {
+			out[i] = int(n[0]) & 0x1F
+		}
+	}
+	return out
+}
+
+func paramSetTypes(codec ingest.Codec) []int {
+	if codec == ingest.CodecH265 {
+		return []int{32, 33, 34} // VPS, SPS, PPS
+	}
+	return []int{7, 8} // SPS, PPS
+}
+
+// TestFFmpegWrongPassphrase: ffmpeg is refused in the handshake and gives
+// up; nothing is published.
+func TestFFmpegWrongPassphrase(t *testing.T) {
+	ts := startServer(t, nil)
+	url := fmt.Sprintf("srt://%s?streamid=publish:secret/cam1&pkt_size=1316&passphrase=not-the-passphrase", ts.addr)
+	out, err := push(t, h264AAC, url)
+	require.Error(t, err, out)
+	require.Empty(t, ts.sink.publications())
+	require.Equal(t, uint64(1), ts.Stats().AuthFailures)
+}
