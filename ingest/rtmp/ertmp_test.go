@@ -1,0 +1,159 @@
+package rtmp
+
+import (
+	"cmp"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gortmplib"
+	"github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/av1"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/ingest"
+)
+
+// TestEnhancedRTMP publishes Enhanced RTMP (H.265, AV1, Opus, multitrack)
+// with gortmplib's client, since Debian's ffmpeg 5.1 cannot send it.
+func TestEnhancedRTMP(t *testing.T) {
+	hevc, av, op, aac := genHEVC(t), genAV1(t), genOpus(t), genAAC(t)
+
+	// sent is one frame as the publisher wrote it.
+	type sent struct {
+		dts, pts time.Duration
+		au       [][]byte
+		key      bool
+	}
+	type source struct {
+		codec  ingest.Codec
+		track  *gortmplib.Track
+		frames []sent
+		write  func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error
+	}
+	sources := map[ingest.Codec]func() source{
+		ingest.CodecH265: func() source {
+			s := source{codec: ingest.CodecH265, track: &gortmplib.Track{Codec: &codecs.H265{VPS: hevc.vps, SPS: hevc.sps, PPS: hevc.pps}}}
+			for i, au := range hevc.aus {
+				dts := time.Duration(i) * 100 * time.Millisecond
+				// Odd frames carry a composition offset, so both E-RTMP
+				// CodedFrames (with offset) and CodedFramesX (without) flow.
+				pts := dts + time.Duration(i%2)*50*time.Millisecond
+				s.frames = append(s.frames, sent{dts: dts, pts: pts, au: au, key: i%genGOP == 0})
+			}
+			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error { return w.WriteH265(tr, f.pts, f.dts, f.au) }
+			return s
+		},
+		ingest.CodecAV1: func() source {
+			s := source{codec: ingest.CodecAV1, track: &gortmplib.Track{Codec: &codecs.AV1{}}}
+			for i, tu := range av.tus {
+				ts := time.Duration(i) * 100 * time.Millisecond
+				s.frames = append(s.frames, sent{dts: ts, pts: ts, au: tu, key: av1.IsRandomAccess2(tu)})
+			}
+			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error { return w.WriteAV1(tr, f.pts, f.au) }
+			return s
+		},
+		ingest.CodecOpus: func() source {
+			s := source{codec: ingest.CodecOpus, track: &gortmplib.Track{Codec: &codecs.Opus{IDHeader: op.head}}}
+			for i, p := range op.packets {
+				ts := time.Duration(i*opusPacketMs) * time.Millisecond
+				s.frames = append(s.frames, sent{dts: ts, pts: ts, au: [][]byte{p}, key: true})
+			}
+			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error { return w.WriteOpus(tr, f.pts, f.au[0]) }
+			return s
+		},
+		ingest.CodecAAC: func() source {
+			s := source{codec: ingest.CodecAAC, track: &gortmplib.Track{Codec: &codecs.MPEG4Audio{Config: aac.config}}}
+			for i, au := range aac.aus {
+				ts := time.Duration(i*mpeg4audio.SamplesPerAccessUnit*1000/aac.config.SampleRate) * time.Millisecond
+				s.frames = append(s.frames, sent{dts: ts, pts: ts, au: [][]byte{au}, key: true})
+			}
+			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error { return w.WriteMPEG4Audio(tr, f.pts, f.au[0]) }
+			return s
+		},
+	}
+
+	for _, tc := range []struct {
+		name   string
+		codecs []ingest.Codec // videos first: the order of the ingest tracks
+	}{
+		{"hevc", []ingest.Codec{ingest.CodecH265}},
+		{"av1", []ingest.Codec{ingest.CodecAV1}},
+		{"hevc+opus", []ingest.Codec{ingest.CodecH265, ingest.CodecOpus}},
+		{"multitrack", []ingest.Codec{ingest.CodecH265, ingest.CodecAV1, ingest.CodecOpus, ingest.CodecAAC}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &fakeSink{}
+			logs := &logStore{}
+			addr := startServer(t, &Server{Sink: sink}, logs)
+
+			srcs := make([]source, len(tc.codecs))
+			tracks := make([]*gortmplib.Track, len(tc.codecs))
+			for i, c := range tc.codecs {
+				srcs[i] = sources[c]()
+				tracks[i] = srcs[i].track
+			}
+			c, err := dial(t, "rtmp://"+addr+"/live/"+tc.name, nil)
+			require.NoError(t, err)
+			w := &gortmplib.Writer{Conn: c, Tracks: tracks}
+			require.NoError(t, w.Initialize())
+
+			// Interleave the tracks in timestamp order, as an encoder does.
+			type event struct {
+				src int
+				f   sent
+			}
+			var events []event
+			for i, s := range srcs {
+				for _, f := range s.frames {
+					events = append(events, event{i, f})
+				}
+			}
+			slices.SortStableFunc(events, func(a, b event) int { return cmp.Compare(a.f.dts, b.f.dts) })
+			for _, e := range events {
+				require.NoError(t, srcs[e.src].write(w, tracks[e.src], e.f))
+			}
+			c.Close()
+
+			p := sink.waitPublications(t, 1)[0]
+			p.waitClosed(t)
+			require.Equal(t, "live/"+tc.name, p.req.Path)
+			require.Len(t, p.req.Tracks, len(tc.codecs))
+			for i, s := range srcs {
+				tr := p.req.Tracks[i]
+				require.Equal(t, s.codec, tr.Codec, "track %d", i)
+				require.Equal(t, uint32(1000), tr.Timescale)
+				switch s.codec {
+				case ingest.CodecH265:
+					require.Equal(t, hevc.vps, tr.VPS)
+					require.Equal(t, hevc.sps, tr.SPS)
+					require.Equal(t, hevc.pps, tr.PPS)
+				case ingest.CodecAV1:
+					require.Equal(t, av.seqHeader, tr.AV1SequenceHeader)
+				case ingest.CodecOpus:
+					require.Equal(t, 48000, tr.SampleRate)
+					require.Equal(t, 2, tr.Channels)
+				case ingest.CodecAAC:
+					var asc mpeg4audio.AudioSpecificConfig
+					require.NoError(t, asc.Unmarshal(tr.AudioSpecificConfig))
+					require.Equal(t, 48000, asc.SampleRate)
+					require.Equal(t, 48000, tr.SampleRate)
+					require.Equal(t, 2, tr.Channels)
+				}
+
+				got := p.trackFrames(i)
+				require.Len(t, got, len(s.frames), "track %d (%s)", i, s.codec)
+				for j, f := range got {
+					want := s.frames[j]
+					require.Equal(t, want.dts.Milliseconds(), f.DTS, "track %d frame %d", i, j)
+					require.Equal(t, want.pts.Milliseconds(), f.PTS, "track %d frame %d", i, j)
+					require.Equal(t, want.key, f.Keyframe, "track %d frame %d", i, j)
+					require.Equal(t, want.au, f.AU, "track %d frame %d", i, j)
+				}
+				require.True(t, got[0].Keyframe)
+			}
+			logs.wait(t, "publish end", isLine("publish ended", "path", "live/"+tc.name))
+		})
+	}
+}
