@@ -54,8 +54,8 @@ func (q quicConn) CloseWithError(code uint64, reason string) error {
 }
 
 func (q quicConn) Context() context.Context { return q.c.Context() }
-func (q quicConn) RemoteAddr() net.Addr      { return q.c.RemoteAddr() }
-func (q quicConn) Transport() string         { return "quic" }
+func (q quicConn) RemoteAddr() net.Addr     { return q.c.RemoteAddr() }
+func (q quicConn) Transport() string        { return "quic" }
 
 type quicSendStream struct{ s *quic.SendStream }
 
@@ -73,10 +73,11 @@ func (s quicReceiveStream) SetReadDeadline(t time.Time) error { return s.s.SetRe
 
 type quicStream struct{ s *quic.Stream }
 
-func (s quicStream) Write(b []byte) (int, error)        { return s.s.Write(b) }
-func (s quicStream) Read(b []byte) (int, error)         { return s.s.Read(b) }
-func (s quicStream) Close() error                       { return s.s.Close() }
-func (s quicStream) CancelWrite(code uint64)            { s.s.CancelWrite(quic.StreamErrorCode(code)) }
+func (s quicStream) Write(b []byte) (int, error) { return s.s.Write(b) }
+func (s quicStream) Read(b []byte) (int, error)  { return s.s.Read(b) }
+func (s quicStream) Close() error                { return s.s.Close() }
+func (s quicStream) CancelWrite(code uint64)     { s.s.CancelWrite(quic.StreamErrorCode(code)) }
+
 func (s quicStream) CancelRead(code uint64)             { s.s.CancelRead(quic.StreamErrorCode(code)) }
 func (s quicStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
 func (s quicStream) SetReadDeadline(t time.Time) error  { return s.s.SetReadDeadline(t) }

@@ -57,8 +57,8 @@ func (w wtConn) CloseWithError(code uint64, reason string) error {
 }
 
 func (w wtConn) Context() context.Context { return w.s.Context() }
-func (w wtConn) RemoteAddr() net.Addr      { return w.s.RemoteAddr() }
-func (w wtConn) Transport() string         { return "webtransport" }
+func (w wtConn) RemoteAddr() net.Addr     { return w.s.RemoteAddr() }
+func (w wtConn) Transport() string        { return "webtransport" }
 
 type wtSendStream struct{ s *webtransport.SendStream }
 
@@ -88,6 +88,7 @@ func (s wtStream) Close() error                { return s.s.Close() }
 func (s wtStream) CancelWrite(code uint64) {
 	s.s.CancelWrite(webtransport.StreamErrorCode(wtCode(code)))
 }
+
 func (s wtStream) CancelRead(code uint64) {
 	s.s.CancelRead(webtransport.StreamErrorCode(wtCode(code)))
 }

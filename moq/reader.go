@@ -61,6 +61,7 @@ type trackReader struct {
 	hasEnd     bool
 	endGroup   uint64 // last group delivered when hasEnd
 	skipped    int
+	skipRest   bool // drop what is left of g (its stream was stopped)
 	notify     chan struct{}
 	cancelFunc atomic.Pointer[func()]
 }
@@ -135,7 +136,7 @@ func (r *trackReader) onGroupLocked(g *group) bool {
 	defer r.wake()
 	if r.g == nil {
 		if g.id >= r.minGroup {
-			r.g, r.idx, r.endSent = g, 0, false
+			r.g, r.idx, r.endSent, r.skipRest = g, 0, false, false
 		}
 		return false
 	}
@@ -143,8 +144,28 @@ func (r *trackReader) onGroupLocked(g *group) bool {
 		return false
 	}
 	r.skipped += int(g.seq - r.g.seq)
-	r.g, r.idx, r.endSent = g, 0, false
+	r.g, r.idx, r.endSent, r.skipRest = g, 0, false, false
 	return true
+}
+
+// skipGroup drops the rest of g: its stream was stopped or reset, and a
+// group is only ever sent on one stream.
+func (r *trackReader) skipGroup(g *group) {
+	r.t.mu.Lock()
+	if r.g == g {
+		r.skipRest = true
+	}
+	r.t.mu.Unlock()
+}
+
+// narrow ends the reader after group end (SUBSCRIBE_UPDATE may only narrow).
+func (r *trackReader) narrow(end uint64) {
+	r.t.mu.Lock()
+	if !r.hasEnd || end < r.endGroup {
+		r.hasEnd, r.endGroup = true, end
+	}
+	r.t.mu.Unlock()
+	r.wake()
 }
 
 // next returns the reader's next step without blocking; evWait means wait on
@@ -158,7 +179,7 @@ func (r *trackReader) next() readEvent {
 		if r.hasEnd && g.id > r.endGroup {
 			return readEvent{kind: evEnd}
 		}
-		if r.idx < len(g.objects) {
+		if !r.skipRest && r.idx < len(g.objects) {
 			ev := readEvent{kind: evObject, group: g, object: uint64(r.idx), payload: g.objects[r.idx], skipped: r.skipped}
 			r.idx++
 			r.skipped = 0
@@ -167,14 +188,18 @@ func (r *trackReader) next() readEvent {
 		if !g.ended {
 			return readEvent{kind: evWait}
 		}
+		if t.closed && g.next == nil {
+			r.g = nil
+			return readEvent{kind: evEnd, group: g, trackEnded: true}
+		}
 		if !r.endSent {
 			r.endSent = true
 			return readEvent{kind: evGroupEnd, group: g}
 		}
 		if r.hasEnd && g.id >= r.endGroup {
-			return readEvent{kind: evEnd}
+			return readEvent{kind: evEnd, group: g}
 		}
-		r.g, r.idx, r.endSent = g.next, 0, false
+		r.g, r.idx, r.endSent, r.skipRest = g.next, 0, false, false
 	}
 	if t.closed {
 		return readEvent{kind: evEnd, trackEnded: true}

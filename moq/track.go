@@ -84,12 +84,12 @@ type Track struct {
 	name string
 	opts TrackOptions
 
-	mu       sync.Mutex
-	oldest   *group // oldest cached group; oldest..cur linked by next
-	cur      *group // newest group
-	nextSeq  uint64
-	closed   bool
-	readers  map[*trackReader]struct{}
+	mu      sync.Mutex
+	oldest  *group // oldest cached group; oldest..cur linked by next
+	cur     *group // newest group
+	nextSeq uint64
+	closed  bool
+	readers map[*trackReader]struct{}
 
 	largest    Location
 	hasLargest bool

@@ -1,0 +1,345 @@
+package moq
+
+import (
+	"bufio"
+	"errors"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// announcement is one PUBLISH_NAMESPACE we sent.
+type announcement struct {
+	b      *Broadcast
+	wireNS Namespace // as announced (with the session's prefix)
+	id     uint64
+	acked  bool
+}
+
+// wireNamespace is what this peer is told a broadcast's namespace is.
+func (s *Session) wireNamespace(ns Namespace) Namespace {
+	if len(s.cfg.NamespacePrefix) == 0 {
+		return ns
+	}
+	return append(append(Namespace(nil), s.cfg.NamespacePrefix...), ns...)
+}
+
+func (s *Session) announced(b *Broadcast) bool {
+	return s.cfg.AnnounceFilter == nil || s.cfg.AnnounceFilter(b.Namespace())
+}
+
+// announceLoop sends PUBLISH_NAMESPACE for every live broadcast and each new
+// one, and PUBLISH_NAMESPACE_DONE when one ends (draft-14 §9.23, §9.26):
+// subscribers built on common libraries wait for the announcement before
+// they subscribe.
+func (s *Session) announceLoop() {
+	w := s.origin.watch()
+	defer s.origin.unwatch(w)
+	var blocked []*Broadcast
+	for {
+		for _, ev := range w.take() {
+			if ev.live {
+				blocked = append(blocked, ev.b)
+			} else {
+				blocked = removeBroadcast(blocked, ev.b)
+				s.unannounce(ev.b)
+			}
+		}
+		// Announce in order; stop at the first that finds no request ID and
+		// retry when the peer raises MAX_REQUEST_ID.
+		for len(blocked) > 0 {
+			if err := s.announce(blocked[0]); err != nil {
+				var rb requestsBlockedError
+				if !errors.As(err, &rb) {
+					s.fail(err)
+					return
+				}
+				s.sendRequestsBlocked(rb.max)
+				break
+			}
+			blocked = blocked[1:]
+		}
+		select {
+		case <-w.signal:
+		case <-s.ids.raised:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+func removeBroadcast(bs []*Broadcast, b *Broadcast) []*Broadcast {
+	out := bs[:0]
+	for _, x := range bs {
+		if x != b {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// sendRequestsBlocked tells the peer we are out of request IDs, once per
+// limit, unless it is a moq-rs draft-14 peer (which closes the session on
+// REQUESTS_BLOCKED).
+func (s *Session) sendRequestsBlocked(max uint64) {
+	if s.moqRS || !s.ids.markBlocked(max) {
+		return
+	}
+	s.log.Debug("out of request IDs", "peer_max", max)
+	if err := s.writeControl(&wire.RequestsBlocked{MaximumRequestID: max}); err != nil {
+		s.fail(err)
+	}
+}
+
+func (s *Session) requestLimit() int {
+	if s.moqRS {
+		return moqRSMaxRequests
+	}
+	return 0
+}
+
+func (s *Session) announce(b *Broadcast) error {
+	if !s.announced(b) {
+		return nil
+	}
+	select {
+	case <-b.Done():
+		return nil
+	default:
+	}
+	id, err := s.ids.allocate(s.requestLimit())
+	if err != nil {
+		return err
+	}
+	a := &announcement{b: b, wireNS: s.wireNamespace(b.Namespace()), id: id}
+	s.mu.Lock()
+	s.announces[b.Namespace().key()] = a
+	s.announceIDs[id] = a
+	s.stats.AnnouncesSent++
+	s.mu.Unlock()
+	m := &wire.PublishNamespace{RequestID: id, Namespace: wire.Namespace(a.wireNS)}
+	if len(s.cfg.AuthorizationToken) > 0 {
+		m.Params.AuthorizationTokens = [][]byte{tokenValue(s.cfg.AuthorizationToken)}
+	}
+	s.log.Debug("announcing", "namespace", a.wireNS.String(), "request", id)
+	return s.writeControl(m)
+}
+
+func (s *Session) unannounce(b *Broadcast) {
+	s.mu.Lock()
+	a := s.announces[b.Namespace().key()]
+	if a != nil {
+		delete(s.announces, b.Namespace().key())
+		delete(s.announceIDs, a.id)
+	}
+	s.mu.Unlock()
+	if a == nil {
+		return
+	}
+	if err := s.writeControl(&wire.PublishNamespaceDone{RequestID: a.id, Namespace: wire.Namespace(a.wireNS)}); err != nil {
+		s.fail(err)
+	}
+}
+
+// onAnnounceResponse handles the answer to one of our PUBLISH_NAMESPACEs.
+// It reports whether id was one.
+func (s *Session) onAnnounceResponse(id uint64, refusal *wire.RequestError) bool {
+	s.mu.Lock()
+	a := s.announceIDs[id]
+	if a != nil {
+		if refusal == nil {
+			a.acked = true
+			s.stats.AnnouncesAcked++
+		} else {
+			delete(s.announceIDs, id)
+			delete(s.announces, a.b.Namespace().key())
+		}
+	}
+	s.mu.Unlock()
+	if a == nil {
+		return false
+	}
+	if refusal != nil {
+		s.log.Warn("peer refused our namespace", "namespace", a.wireNS.String(),
+			"code", uint64(refusal.Code), "reason", refusal.Reason)
+		s.recordRefusal(&RequestError{Code: refusal.Code, Reason: refusal.Reason})
+	}
+	return true
+}
+
+// onPublishNamespaceCancel drops an announcement the peer no longer wants
+// (draft-14 §9.27).
+func (s *Session) onPublishNamespaceCancel(m *wire.PublishNamespaceCancel) {
+	s.mu.Lock()
+	var found *announcement
+	for _, a := range s.announces {
+		if (s.version == wire.Draft16 && a.id == m.RequestID) ||
+			(s.version == wire.Draft14 && a.wireNS.Equal(Namespace(m.Namespace))) {
+			found = a
+			break
+		}
+	}
+	if found != nil {
+		delete(s.announces, found.b.Namespace().key())
+		delete(s.announceIDs, found.id)
+	}
+	s.mu.Unlock()
+	if found != nil {
+		s.log.Info("peer cancelled our namespace", "namespace", found.wireNS.String(),
+			"code", uint64(m.Code), "reason", m.Reason)
+	}
+}
+
+// onSubscribeNamespace answers SUBSCRIBE_NAMESPACE (draft-14 §9.28). Every
+// broadcast is announced to every session anyway, so on draft-14 the
+// matching PUBLISH_NAMESPACEs have been or will be sent on the control
+// stream. On draft-16 the request has its own bidirectional stream (br
+// reads it) that carries NAMESPACE and NAMESPACE_DONE (draft-16 §9.25).
+func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) error {
+	if err := s.acceptRequest(m.RequestID); err != nil {
+		return err
+	}
+	if st == nil {
+		s.mu.Lock()
+		s.nsPrefixes[m.RequestID] = Namespace(m.Prefix)
+		s.mu.Unlock()
+		return s.writeControl(&wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID})
+	}
+	s.wg.Go(func() { s.serveNamespaceStream(m, st) })
+	return nil
+}
+
+func (s *Session) onUnsubscribeNamespace(m *wire.UnsubscribeNamespace) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, p := range s.nsPrefixes {
+		if p.Equal(Namespace(m.Prefix)) {
+			delete(s.nsPrefixes, id)
+		}
+	}
+}
+
+// serveNamespaceStream runs a draft-16 SUBSCRIBE_NAMESPACE stream: REQUEST_OK,
+// then NAMESPACE for each live broadcast under the prefix and NAMESPACE_DONE
+// when it ends, until the subscriber closes the stream.
+func (s *Session) serveNamespaceStream(m *wire.SubscribeNamespace, st stream) {
+	defer st.CancelWrite(uint64(wire.ResetCancelled))
+	var wbuf []byte
+	write := func(msg wire.Message) bool {
+		var err error
+		wbuf, err = wire.AppendControl(wbuf[:0], s.version, msg)
+		if err == nil {
+			_, err = st.Write(wbuf)
+		}
+		return err == nil
+	}
+	if !write(&wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID}) {
+		return
+	}
+	closed := make(chan struct{})
+	s.wg.Go(func() {
+		// The subscriber ends the subscription by closing its side.
+		var b [1]byte
+		for {
+			if _, err := st.Read(b[:]); err != nil {
+				close(closed)
+				return
+			}
+		}
+	})
+	prefix := Namespace(m.Prefix)
+	w := s.origin.watch()
+	defer s.origin.unwatch(w)
+	for {
+		for _, ev := range w.take() {
+			if !s.announced(ev.b) {
+				continue
+			}
+			ns := s.wireNamespace(ev.b.Namespace())
+			if !ns.HasPrefix(prefix) {
+				continue
+			}
+			suffix := wire.Namespace(ns[len(prefix):])
+			var msg wire.Message = &wire.NamespaceMessage{Suffix: suffix}
+			if !ev.live {
+				msg = &wire.NamespaceDone{Suffix: suffix}
+			}
+			if !write(msg) {
+				return
+			}
+		}
+		select {
+		case <-w.signal:
+		case <-closed:
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// acceptBidiStreams serves bidirectional streams after the control stream:
+// draft-16 SUBSCRIBE_NAMESPACE streams. Draft-14 has no other bidirectional
+// stream, so one is refused.
+func (s *Session) acceptBidiStreams() {
+	for {
+		st, err := s.c.AcceptStream(s.ctx)
+		if err != nil {
+			return
+		}
+		if s.version != wire.Draft16 {
+			st.CancelRead(uint64(wire.ResetCancelled))
+			st.CancelWrite(uint64(wire.ResetCancelled))
+			continue
+		}
+		s.wg.Go(func() {
+			m, err := wire.ReadControl(bufio.NewReader(st), s.version)
+			if err != nil {
+				st.CancelRead(uint64(wire.ResetCancelled))
+				st.CancelWrite(uint64(wire.ResetCancelled))
+				return
+			}
+			sn, ok := m.(*wire.SubscribeNamespace)
+			if !ok {
+				s.fail(sessionErrorf(wire.SessionProtocolViolation, "%T on a request stream", m))
+				return
+			}
+			if err := s.onSubscribeNamespace(sn, st); err != nil {
+				s.fail(err)
+			}
+		})
+	}
+}
+
+// onPeerPublishNamespace records a namespace the peer publishes (a server
+// announcing its broadcasts to our subscriber) and accepts it.
+func (s *Session) onPeerPublishNamespace(m *wire.PublishNamespace) error {
+	if err := s.acceptRequest(m.RequestID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.peerAnn = append(s.peerAnn, Namespace(m.Namespace))
+	s.peerAnnIDs[m.RequestID] = Namespace(m.Namespace)
+	s.mu.Unlock()
+	select {
+	case s.peerAnnSig <- struct{}{}:
+	default:
+	}
+	return s.writeControl(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: m.RequestID})
+}
+
+func (s *Session) onPeerPublishNamespaceDone(m *wire.PublishNamespaceDone) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ns := Namespace(m.Namespace)
+	if s.version == wire.Draft16 {
+		ns = s.peerAnnIDs[m.RequestID]
+		delete(s.peerAnnIDs, m.RequestID)
+	}
+	out := s.peerAnn[:0]
+	for _, a := range s.peerAnn {
+		if !a.Equal(ns) {
+			out = append(out, a)
+		}
+	}
+	s.peerAnn = out
+}

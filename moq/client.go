@@ -1,0 +1,172 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/webtransport-go"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// DialOptions configure Dial.
+type DialOptions struct {
+	// Origin holds the broadcasts this session publishes to the peer (nil
+	// for a pure subscriber).
+	Origin *Origin
+	// Session tunes the session.
+	Session SessionConfig
+	// Versions are the drafts offered, most preferred first (default
+	// draft-16 then draft-14).
+	Versions []wire.Version
+	// TLSConfig verifies the server (nil: system roots); NextProtos is set
+	// by Dial.
+	TLSConfig  *tls.Config
+	QUICConfig *quic.Config
+	// DialQUIC opens the QUIC connection of a moqt:// URL (default
+	// quic.DialAddr); relays plug Happy Eyeballs in here.
+	DialQUIC func(ctx context.Context, addr string, tlsConf *tls.Config, qconf *quic.Config) (*quic.Conn, error)
+	Logger   *slog.Logger
+}
+
+// Dial opens a MoQT session to rawURL: moqt://host:port[/path] over raw
+// QUIC (ALPN moqt-16 and/or moq-00, PATH from the URL) or
+// https://host:port/path over WebTransport (WT-Available-Protocols moqt-16,
+// else draft-14 in SETUP). The returned session runs until Close or until
+// the peer ends it; Version reports the negotiated draft. A peer that speaks
+// none of the offered versions yields an error matching
+// ErrVersionNegotiation that names both sides' offers where known.
+func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("moq dial: %w", err)
+	}
+	versions := opts.Versions
+	if len(versions) == 0 {
+		versions = []wire.Version{wire.Draft16, wire.Draft14}
+	}
+	alpns := make([]string, 0, len(versions))
+	for _, v := range versions {
+		if a := v.ALPN(); a != "" {
+			alpns = append(alpns, a)
+		}
+	}
+	if len(alpns) == 0 {
+		return nil, fmt.Errorf("moq dial: no supported version in %s", versionList(versions))
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	tlsConf := &tls.Config{}
+	if opts.TLSConfig != nil {
+		tlsConf = opts.TLSConfig.Clone()
+	}
+	if tlsConf.ServerName == "" {
+		tlsConf.ServerName = u.Hostname()
+	}
+	qconf := quicConfig(opts.QUICConfig)
+
+	var (
+		c conn
+		v wire.Version
+	)
+	switch u.Scheme {
+	case "moqt":
+		tlsConf.NextProtos = alpns
+		dial := opts.DialQUIC
+		if dial == nil {
+			dial = quic.DialAddr
+		}
+		qc, err := dial(ctx, u.Host, tlsConf, qconf)
+		if err != nil {
+			return nil, dialError(err, alpns)
+		}
+		v, _ = wire.VersionForALPN(qc.ConnectionState().TLS.NegotiatedProtocol)
+		c = quicConn{qc}
+	case "https":
+		tlsConf.NextProtos = []string{alpnH3}
+		tr := &webtransport.Transport{TLSClientConfig: tlsConf, QUICConfig: qconf, ApplicationProtocols: alpns}
+		if opts.DialQUIC != nil {
+			tr.DialAddr = opts.DialQUIC
+		}
+		rsp, ws, err := tr.Dial(ctx, rawURL, http.Header{})
+		if err != nil {
+			if rsp != nil {
+				return nil, fmt.Errorf("moq dial %s: HTTP %d: %w", rawURL, rsp.StatusCode, err)
+			}
+			return nil, dialError(err, alpns)
+		}
+		switch p := ws.SessionState().ApplicationProtocol; p {
+		case wire.ALPNDraft16:
+			v = wire.Draft16
+		default: // moq-00, or no WT-Protocol: draft-14 negotiates in SETUP
+			if !containsVersion(versions, wire.Draft14) {
+				ws.CloseWithError(webtransport.SessionErrorCode(wire.SessionVersionNegotiationFailed), "no common version")
+				return nil, &SessionError{
+					Code:   wire.SessionVersionNegotiationFailed,
+					Reason: fmt.Sprintf("we offered %v over WebTransport, server selected %q", alpns, p),
+				}
+			}
+			v = wire.Draft14
+		}
+		c = wtConn{ws}
+	default:
+		return nil, fmt.Errorf("moq dial: scheme %q is not moqt or https", u.Scheme)
+	}
+
+	s := newSession(c, true, v, opts.Origin, opts.Session, log)
+	if u.Scheme == "moqt" {
+		s.path = u.EscapedPath()
+		if u.RawQuery != "" {
+			s.path += "?" + u.RawQuery
+		}
+	}
+	if err := s.setup(ctx); err != nil {
+		s.fail(err)
+		return nil, err
+	}
+	s.start()
+	s.log.Info("moq session established", "url", redactURL(u), "peer_impl", s.peerImpl)
+	s.wg.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("moq session panic", "panic", p, "stack", string(debug.Stack()))
+				s.fail(sessionErrorf(wire.SessionInternalError, "internal error"))
+			}
+		}()
+		<-s.ctx.Done()
+	})
+	return s, nil
+}
+
+// redactURL hides a token carried in the URL (path segment or ?jwt=) from
+// logs.
+func redactURL(u *url.URL) string {
+	r := *u
+	if r.RawQuery != "" {
+		r.RawQuery = "…"
+	}
+	return r.Redacted()
+}
+
+// dialError names the versions offered when the handshake failed for lack
+// of a common ALPN (TLS no_application_protocol, QUIC CRYPTO_ERROR 0x178).
+func dialError(err error, alpns []string) error {
+	var te *quic.TransportError
+	if errors.As(err, &te) && te.ErrorCode == 0x100+120 {
+		return &SessionError{
+			Code:   wire.SessionVersionNegotiationFailed,
+			Reason: fmt.Sprintf("server supports none of the offered protocols %v: %v", alpns, err),
+			Remote: true,
+		}
+	}
+	return fmt.Errorf("moq dial: %w", err)
+}

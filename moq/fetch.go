@@ -1,0 +1,318 @@
+package moq
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// fetchServe is a FETCH being answered.
+type fetchServe struct {
+	cancel context.CancelFunc
+}
+
+// fetchedObject is one cached object a FETCH returns.
+type fetchedObject struct {
+	loc     Location
+	payload []byte
+}
+
+// collect returns the cached objects of t in [start, end), in ascending
+// order, and whether the track has ended after them.
+func (t *Track) collect(start, end Location) ([]fetchedObject, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []fetchedObject
+	for g := t.oldest; g != nil; g = g.next {
+		for i, p := range g.objects {
+			l := Location{Group: g.id, Object: uint64(i)}
+			if l.Less(start) {
+				continue
+			}
+			if !l.Less(end) {
+				return out, false
+			}
+			out = append(out, fetchedObject{loc: l, payload: p})
+		}
+	}
+	return out, t.closed
+}
+
+// onFetch serves FETCH (draft-14 §9.16, draft-16 §9.16) from the track
+// cache: standalone fetches of a range, and joining fetches relative to or
+// absolute from a subscription's largest location.
+func (s *Session) onFetch(m *wire.Fetch) error {
+	if err := s.acceptRequest(m.RequestID); err != nil {
+		return err
+	}
+	var (
+		t          *Track
+		start, end Location
+	)
+	switch m.Type {
+	case wire.FetchStandalone:
+		t = s.resolveTrack(m.Namespace, m.TrackName)
+		if t == nil {
+			return s.refuse(wire.KindFetch, m.RequestID, wire.RequestDoesNotExist,
+				"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
+		}
+		start = Location(m.Start)
+		end = Location(m.End)
+		if end.Object == 0 {
+			// Object 0 asks for the whole End.Group (draft-14 §9.16.1).
+			end = Location{Group: end.Group + 1}
+		}
+	case wire.FetchRelativeJoining, wire.FetchAbsoluteJoining:
+		s.mu.Lock()
+		sub := s.subs[m.JoiningRequestID]
+		s.mu.Unlock()
+		if sub == nil {
+			return s.refuse(wire.KindFetch, m.RequestID, wire.RequestInvalidJoiningRequestID,
+				"no subscription %d to join", m.JoiningRequestID)
+		}
+		t = sub.track
+		largest, ok := t.Largest()
+		if !ok {
+			return s.refuse(wire.KindFetch, m.RequestID, wire.RequestNoObjects, "track has no objects yet")
+		}
+		end = Location{Group: largest.Group, Object: largest.Object + 1}
+		if m.Type == wire.FetchRelativeJoining {
+			start.Group = largest.Group - min(m.JoiningStart, largest.Group)
+		} else {
+			start.Group = m.JoiningStart
+		}
+	default:
+		return sessionErrorf(wire.SessionProtocolViolation, "fetch type %d", m.Type)
+	}
+	if !start.Less(end) {
+		return s.refuse(wire.KindFetch, m.RequestID, wire.RequestInvalidRange, "empty range")
+	}
+	objs, ended := t.collect(start, end)
+	if len(objs) == 0 && s.version == wire.Draft14 {
+		return s.refuse(wire.KindFetch, m.RequestID, wire.RequestNoObjects, "no cached objects in range")
+	}
+	last := start
+	if len(objs) > 0 {
+		last = objs[len(objs)-1].loc
+	}
+	ok := &wire.FetchOK{
+		RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
+		EndOfTrack: ended, End: wire.Location{Group: last.Group, Object: last.Object + 1},
+	}
+	if err := s.writeControl(ok); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.mu.Lock()
+	s.fetches[m.RequestID] = &fetchServe{cancel: cancel}
+	s.mu.Unlock()
+	s.wg.Go(func() {
+		defer cancel()
+		defer func() {
+			s.mu.Lock()
+			delete(s.fetches, m.RequestID)
+			s.mu.Unlock()
+		}()
+		if err := s.writeFetch(ctx, m.RequestID, t.opts.Priority, objs); err != nil && ctx.Err() == nil {
+			s.log.Debug("fetch stream failed", "request", m.RequestID, "err", err)
+		}
+	})
+	return nil
+}
+
+func (s *Session) writeFetch(ctx context.Context, id uint64, prio uint8, objs []fetchedObject) error {
+	st, err := s.c.OpenUniStreamSync(ctx)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { st.CancelWrite(uint64(wire.ResetCancelled)) })
+	defer stop()
+	fs := wire.FetchStream{Version: s.version}
+	buf := wire.FetchHeader{RequestID: id}.Append(nil)
+	if _, err := st.Write(buf); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		buf, err = fs.AppendObjectHeader(buf[:0], wire.FetchObject{
+			GroupID: o.loc.Group, ObjectID: o.loc.Object, PublisherPriority: prio,
+			PayloadLength: uint64(len(o.payload)),
+		})
+		if err != nil {
+			return err
+		}
+		if _, err := st.Write(buf); err != nil {
+			return err
+		}
+		if _, err := st.Write(o.payload); err != nil {
+			return err
+		}
+	}
+	return st.Close()
+}
+
+func (s *Session) onFetchCancel(m *wire.FetchCancel) {
+	s.mu.Lock()
+	f := s.fetches[m.RequestID]
+	s.mu.Unlock()
+	if f != nil {
+		f.cancel()
+	}
+}
+
+// FetchRequest describes a FETCH.
+type FetchRequest struct {
+	// Standalone: Namespace, Name and the range [Start, End] (inclusive of
+	// End's object; End.Object 0 ... use EndObject).
+	Namespace Namespace
+	Name      string
+	Start     Location
+	// End is the first location after the range.
+	End Location
+	// Joining: the subscription and how many groups before its largest
+	// location to start (JoiningAbsolute: a group ID instead).
+	Joining         *RemoteTrack
+	JoiningStart    uint64
+	JoiningAbsolute bool
+}
+
+// FetchResult is the answer to a FETCH: objects in ascending order.
+type FetchResult struct {
+	s          *Session
+	id         uint64
+	EndOfTrack bool
+	End        Location
+	objects    chan Object
+	end        chan struct{}
+	err        error
+}
+
+// Fetch sends FETCH and waits for FETCH_OK; the objects then arrive through
+// ReadObject.
+func (s *Session) Fetch(ctx context.Context, req FetchRequest) (*FetchResult, error) {
+	id, p, err := s.newRequest(wire.KindFetch)
+	if err != nil {
+		return nil, err
+	}
+	f := &FetchResult{s: s, id: id, objects: make(chan Object, 256), end: make(chan struct{})}
+	s.mu.Lock()
+	s.fetchesOut[id] = f
+	s.mu.Unlock()
+	m := &wire.Fetch{RequestID: id, SubscriberPriority: 128, GroupOrder: wire.GroupOrderAscending}
+	if req.Joining != nil {
+		m.Type = wire.FetchRelativeJoining
+		if req.JoiningAbsolute {
+			m.Type = wire.FetchAbsoluteJoining
+		}
+		m.JoiningRequestID, m.JoiningStart = req.Joining.id, req.JoiningStart
+	} else {
+		m.Type = wire.FetchStandalone
+		m.Namespace, m.TrackName = wire.Namespace(req.Namespace), req.Name
+		m.Start, m.End = wire.Location(req.Start), wire.Location(req.End)
+	}
+	if err := s.writeControl(m); err != nil {
+		return nil, err
+	}
+	resp, err := s.await(ctx, id, p)
+	if err != nil {
+		s.mu.Lock()
+		delete(s.fetchesOut, id)
+		s.mu.Unlock()
+		return nil, fmt.Errorf("fetch: %w", err)
+	}
+	ok, isOK := resp.(*wire.FetchOK)
+	if !isOK {
+		return nil, sessionErrorf(wire.SessionProtocolViolation, "%T answers FETCH", resp)
+	}
+	f.EndOfTrack, f.End = ok.EndOfTrack, Location(ok.End)
+	return f, nil
+}
+
+func (s *Session) onFetchOK(m *wire.FetchOK) error {
+	if !s.respond(m.RequestID, m) {
+		return sessionErrorf(wire.SessionProtocolViolation, "FETCH_OK for unknown request %d", m.RequestID)
+	}
+	return nil
+}
+
+// ReadObject returns the next fetched object, io.EOF after the last.
+func (f *FetchResult) ReadObject(ctx context.Context) (Object, error) {
+	select {
+	case o := <-f.objects:
+		return o, nil
+	case <-f.end:
+		select {
+		case o := <-f.objects:
+			return o, nil
+		default:
+		}
+		return Object{}, f.err
+	case <-ctx.Done():
+		return Object{}, ctx.Err()
+	}
+}
+
+// Cancel sends FETCH_CANCEL.
+func (f *FetchResult) Cancel() error {
+	return f.s.writeControl(&wire.FetchCancel{RequestID: f.id})
+}
+
+func (s *Session) readFetchStream(st receiveStream, br *bufio.Reader) {
+	h, err := wire.ReadFetchHeader(br)
+	if err != nil {
+		s.fail(fmt.Errorf("fetch header: %w", err))
+		return
+	}
+	var f *FetchResult
+	for deadline := time.Now().Add(aliasWait); ; {
+		s.mu.Lock()
+		f = s.fetchesOut[h.RequestID]
+		s.mu.Unlock()
+		if f != nil || time.Now().After(deadline) || s.ctx.Err() != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if f == nil {
+		st.CancelRead(uint64(wire.ResetCancelled))
+		return
+	}
+	defer func() {
+		s.mu.Lock()
+		delete(s.fetchesOut, h.RequestID)
+		s.mu.Unlock()
+		close(f.end)
+	}()
+	fs := wire.FetchStream{Version: s.version}
+	for {
+		fo, err := fs.ReadObjectHeader(br)
+		if err != nil {
+			f.err = io.EOF
+			if !errors.Is(err, io.EOF) {
+				f.err = err
+			}
+			return
+		}
+		o := Object{Group: fo.GroupID, Subgroup: fo.SubgroupID, ID: fo.ObjectID, Status: fo.Status}
+		if fo.EndOfRange != wire.NotEndOfRange {
+			continue
+		}
+		if fo.PayloadLength > 0 {
+			o.Payload = make([]byte, fo.PayloadLength)
+			if _, err := io.ReadFull(br, o.Payload); err != nil {
+				f.err = err
+				return
+			}
+		}
+		select {
+		case f.objects <- o:
+		case <-s.ctx.Done():
+			f.err = context.Cause(s.ctx)
+			return
+		}
+	}
+}

@@ -1,0 +1,439 @@
+package moq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// resolveTrack finds the track a request names, creating it through the
+// broadcast's provider when needed. The namespace is first mapped back from
+// what this peer was announced (SessionConfig.NamespacePrefix).
+func (s *Session) resolveTrack(ns wire.Namespace, name string) *Track {
+	local := Namespace(ns)
+	if p := s.cfg.NamespacePrefix; len(p) > 0 {
+		if !local.HasPrefix(p) {
+			return nil
+		}
+		local = local[len(p):]
+	}
+	bc, rest := s.origin.Lookup(local)
+	if bc == nil {
+		return nil
+	}
+	if s.cfg.AnnounceFilter != nil && !s.cfg.AnnounceFilter(bc.Namespace()) {
+		return nil
+	}
+	return bc.Track(rest, name)
+}
+
+// acceptRequest applies the request ID rules to a new request from the peer
+// and grows its allowance.
+func (s *Session) acceptRequest(id uint64) error {
+	if err := s.ids.accept(id); err != nil {
+		return err
+	}
+	s.maybeGrowRequests(false)
+	return nil
+}
+
+func (s *Session) refuse(kind wire.RequestKind, id uint64, code wire.RequestErrorCode, format string, args ...any) error {
+	return s.writeControl(&wire.RequestError{Kind: kind, RequestID: id, Code: code, Reason: fmt.Sprintf(format, args...)})
+}
+
+// onSubscribe serves SUBSCRIBE (draft-14 §9.7, draft-16 §9.9): all four
+// filter types, a publisher-chosen track alias, SUBSCRIBE_OK with the
+// largest location written before any object, or SUBSCRIBE_ERROR at once
+// for an unknown track.
+func (s *Session) onSubscribe(m *wire.Subscribe) error {
+	if err := s.acceptRequest(m.RequestID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	goingAway := s.goingAway
+	s.mu.Unlock()
+	if goingAway {
+		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInternalError, "session is going away")
+	}
+	t := s.resolveTrack(m.Namespace, m.TrackName)
+	if t == nil {
+		s.log.Debug("subscribe to unknown track", "namespace", Namespace(m.Namespace).String(), "track", m.TrackName)
+		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestDoesNotExist,
+			"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
+	}
+	mode, loc, end, hasEnd := startCurrentGroup, Location{}, uint64(0), false
+	switch m.Filter.Type {
+	case wire.FilterNextGroupStart:
+		mode = startNextGroup
+	case wire.FilterLargestObject, wire.FilterNone:
+		if s.cfg.StrictLargestObject {
+			mode = startAfterLargest
+		}
+	case wire.FilterAbsoluteStart:
+		mode, loc = startAbsolute, Location(m.Filter.Start)
+	case wire.FilterAbsoluteRange:
+		mode, loc, end, hasEnd = startAbsolute, Location(m.Filter.Start), m.Filter.EndGroup, true
+		if end < loc.Group {
+			return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInvalidRange,
+				"end group %d before start group %d", end, loc.Group)
+		}
+	}
+	r := t.newReader(mode, loc, end, hasEnd)
+	if r == nil {
+		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestDoesNotExist, "track %q has ended", m.TrackName)
+	}
+	s.mu.Lock()
+	alias := s.nextAlias
+	s.nextAlias++
+	ctx, cancel := context.WithCancel(s.ctx)
+	sub := &subscription{
+		s: s, id: m.RequestID, alias: alias, track: t, r: r,
+		ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		datagram: t.opts.Delivery == DeliveryDatagram,
+	}
+	sub.forward.Store(m.Forward)
+	s.subs[m.RequestID] = sub
+	s.mu.Unlock()
+
+	ok := &wire.SubscribeOK{RequestID: m.RequestID, TrackAlias: alias, GroupOrder: wire.GroupOrderAscending}
+	if l, has := t.Largest(); has {
+		ok.Largest = &wire.Location{Group: l.Group, Object: l.Object}
+	}
+	if err := s.writeControl(ok); err != nil {
+		r.close()
+		cancel()
+		return err
+	}
+	s.log.Debug("subscribed", "namespace", t.bc.ns.String(), "track", t.name, "request", m.RequestID, "alias", alias, "filter", uint64(m.Filter.Type))
+	s.wg.Go(sub.run)
+	return nil
+}
+
+// onUnsubscribe stops a subscription: its open stream is reset and no
+// PUBLISH_DONE follows (draft-14 §9.13: the subscriber already knows).
+func (s *Session) onUnsubscribe(m *wire.Unsubscribe) error {
+	s.mu.Lock()
+	sub := s.subs[m.RequestID]
+	s.mu.Unlock()
+	if sub != nil {
+		sub.unsubscribed.Store(true)
+		sub.cancel()
+	}
+	return nil
+}
+
+// onRequestUpdate narrows a subscription (SUBSCRIBE_UPDATE, draft-14
+// §9.10; REQUEST_UPDATE, draft-16 §9.11): a later end group, forward and
+// priority. Widening is not allowed; a start before the current one is
+// ignored as the draft says.
+func (s *Session) onRequestUpdate(m *wire.RequestUpdate) error {
+	if err := s.acceptRequest(m.RequestID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	sub := s.subs[m.ExistingRequestID]
+	s.mu.Unlock()
+	if sub == nil {
+		if s.version == wire.Draft16 {
+			return s.refuse(wire.KindRequestUpdate, m.RequestID, wire.RequestDoesNotExist,
+				"no subscription %d", m.ExistingRequestID)
+		}
+		return nil // the subscription may have just ended
+	}
+	if m.Forward != nil {
+		sub.forward.Store(*m.Forward)
+	}
+	if m.Filter != nil && m.Filter.EndGroup != 0 {
+		// The update's End Group is the last group + 1; 0 keeps it open.
+		sub.r.narrow(m.Filter.EndGroup - 1)
+	}
+	if s.version == wire.Draft16 {
+		return s.writeControl(&wire.RequestOK{Kind: wire.KindRequestUpdate, RequestID: m.RequestID})
+	}
+	return nil
+}
+
+// onTrackStatus answers TRACK_STATUS from the track cache (draft-14 §9.20,
+// draft-16 §9.19).
+func (s *Session) onTrackStatus(m *wire.TrackStatus) error {
+	if err := s.acceptRequest(m.RequestID); err != nil {
+		return err
+	}
+	t := s.resolveTrack(m.Namespace, m.TrackName)
+	if t == nil {
+		return s.refuse(wire.KindTrackStatus, m.RequestID, wire.RequestDoesNotExist,
+			"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
+	}
+	ok := &wire.RequestOK{Kind: wire.KindTrackStatus, RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending}
+	if l, has := t.Largest(); has {
+		ok.Largest = &wire.Location{Group: l.Group, Object: l.Object}
+	}
+	return s.writeControl(ok)
+}
+
+// subscription serves one SUBSCRIBE: one goroutine reads the track through
+// its cursor and writes groups as subgroup streams (or objects as
+// datagrams). It never makes the track's writer wait: a subscriber that
+// falls behind loses whole groups (see MaxLagGroups).
+type subscription struct {
+	s     *Session
+	id    uint64
+	alias uint64
+	track *Track
+	r     *trackReader
+
+	ctx          context.Context
+	cancel       context.CancelFunc
+	done         chan struct{}
+	forward      atomic.Bool
+	unsubscribed atomic.Bool
+	datagram     bool
+
+	stopOnce   sync.Once
+	stopCode   wire.PublishDoneCode
+	stopReason string
+
+	streams uint64 // streams opened, for PUBLISH_DONE
+}
+
+// stop ends the subscription with PUBLISH_DONE(code).
+func (sub *subscription) stop(code wire.PublishDoneCode, reason string) {
+	sub.stopOnce.Do(func() {
+		sub.stopCode, sub.stopReason = code, reason
+	})
+	sub.cancel()
+}
+
+// urgency maps a MoQT priority (0..255, lower first) onto QUIC's 0..7.
+func urgency(p uint8) int8 { return int8(p / 32) }
+
+func (sub *subscription) run() {
+	defer close(sub.done)
+	defer func() {
+		sub.r.close()
+		sub.s.mu.Lock()
+		delete(sub.s.subs, sub.id)
+		sub.s.mu.Unlock()
+	}()
+	w := subWriter{sub: sub}
+	code, reason := sub.loop(&w)
+	w.reset(wire.ResetCancelled)
+	if sub.unsubscribed.Load() || sub.s.ctx.Err() != nil {
+		return
+	}
+	if err := sub.s.writeControl(&wire.PublishDone{
+		RequestID: sub.id, StatusCode: code, StreamCount: sub.streams, Reason: reason,
+	}); err != nil {
+		sub.s.fail(err)
+	}
+}
+
+// loop delivers until the subscription ends and returns the PUBLISH_DONE
+// status.
+func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
+	for {
+		ev := sub.r.next()
+		switch ev.kind {
+		case evWait:
+			select {
+			case <-sub.r.notify:
+			case <-sub.ctx.Done():
+				w.reset(wire.ResetCancelled)
+				sub.stopOnce.Do(func() {
+					sub.stopCode, sub.stopReason = wire.DoneSubscriptionEnded, "unsubscribed"
+				})
+				return sub.stopCode, sub.stopReason
+			}
+		case evObject:
+			if ev.skipped > 0 {
+				w.reset(wire.ResetDeliveryTimeout)
+				sub.s.countDrop(uint64(ev.skipped))
+			}
+			if !sub.forward.Load() {
+				continue
+			}
+			if err := w.writeObject(ev); err != nil {
+				if sub.ctx.Err() != nil {
+					continue // the next step reports the end
+				}
+				// The peer stopped this stream (STOP_SENDING) or it was reset
+				// for lagging: drop the rest of the group.
+				w.reset(wire.ResetCancelled)
+				sub.r.skipGroup(ev.group)
+			}
+		case evGroupEnd:
+			w.finish(ev.group)
+		case evEnd:
+			if ev.trackEnded {
+				w.endOfTrack(ev.group)
+				return wire.DoneTrackEnded, "track ended"
+			}
+			w.finish(ev.group)
+			return wire.DoneSubscriptionEnded, "subscription range complete"
+		}
+	}
+}
+
+func (s *Session) countDrop(n uint64) {
+	s.mu.Lock()
+	s.stats.GroupsDropped += n
+	s.mu.Unlock()
+	s.log.Info("subscriber too slow: dropped whole groups", "groups", n)
+}
+
+// subWriter writes one subscription's groups: one subgroup stream per group
+// (subgroup 0, END_OF_GROUP stream type, FIN at group end) or datagrams.
+type subWriter struct {
+	sub   *subscription
+	st    sendStream
+	g     *group // group of st
+	sg    wire.SubgroupStream
+	lastO uint64
+	buf   []byte
+}
+
+func (w *subWriter) header(g *group) wire.SubgroupHeader {
+	return wire.SubgroupHeader{
+		TrackAlias:        w.sub.alias,
+		GroupID:           g.id,
+		SubgroupIDMode:    wire.SubgroupIDZero,
+		PublisherPriority: w.sub.track.opts.Priority,
+		EndOfGroup:        true,
+	}
+}
+
+// open starts the stream of group g.
+func (w *subWriter) open(g *group) error {
+	sub := w.sub
+	st, err := sub.s.c.OpenUniStreamSync(sub.ctx)
+	if err != nil {
+		return err
+	}
+	st.SetPriority(urgency(sub.track.opts.Priority))
+	w.st, w.g = st, g
+	w.sg = wire.SubgroupStream{Version: sub.s.version, Header: w.header(g)}
+	sub.streams++
+	sub.s.mu.Lock()
+	sub.s.stats.StreamsOpened++
+	sub.s.mu.Unlock()
+	sub.r.setCancel(func() { st.CancelWrite(uint64(wire.ResetDeliveryTimeout)) })
+	w.buf = w.sg.Header.Append(w.buf[:0], sub.s.version)
+	_, err = st.Write(w.buf)
+	return err
+}
+
+func (w *subWriter) writeObject(ev readEvent) error {
+	if w.sub.datagram {
+		return w.writeDatagram(ev)
+	}
+	if w.st == nil || w.g != ev.group {
+		w.finish(w.g)
+		if err := w.open(ev.group); err != nil {
+			return err
+		}
+	}
+	return w.writeOnStream(ev)
+}
+
+func (w *subWriter) writeOnStream(ev readEvent) error {
+	var err error
+	w.buf, err = w.sg.AppendObjectHeader(w.buf[:0], wire.ObjectHeader{ObjectID: ev.object, PayloadLength: uint64(len(ev.payload))})
+	if err != nil {
+		return err
+	}
+	if _, err := w.st.Write(w.buf); err != nil {
+		return err
+	}
+	if _, err := w.st.Write(ev.payload); err != nil {
+		return err
+	}
+	w.lastO = ev.object
+	w.sub.s.countSent(len(ev.payload))
+	return nil
+}
+
+// writeDatagram sends one object as an OBJECT_DATAGRAM. An object too large
+// for a datagram goes on a subgroup stream in draft-16, which lets a track
+// mix both; draft-14 forbids mixing, so there it is counted as lost.
+func (w *subWriter) writeDatagram(ev readEvent) error {
+	sub := w.sub
+	d := wire.Datagram{
+		TrackAlias:        sub.alias,
+		GroupID:           ev.group.id,
+		ObjectID:          ev.object,
+		PublisherPriority: sub.track.opts.Priority,
+		Payload:           ev.payload,
+	}
+	b, err := d.Append(w.buf[:0], sub.s.version)
+	if err != nil {
+		return err
+	}
+	w.buf = b
+	err = sub.s.c.SendDatagram(b)
+	if _, tooLarge := errors.AsType[*quic.DatagramTooLargeError](err); !tooLarge {
+		if err == nil {
+			sub.s.countSent(len(ev.payload))
+		}
+		return err
+	}
+	if sub.s.version == wire.Draft16 {
+		if w.st == nil || w.g != ev.group {
+			w.finish(w.g)
+			if err := w.open(ev.group); err != nil {
+				return err
+			}
+		}
+		return w.writeOnStream(ev)
+	}
+	sub.s.mu.Lock()
+	sub.s.stats.DatagramsLost++
+	sub.s.mu.Unlock()
+	sub.s.log.Warn("object too large for a datagram on a draft-14 session: not delivered",
+		"track", sub.track.name, "group", ev.group.id, "object", ev.object, "size", len(ev.payload))
+	return nil
+}
+
+// finish closes the stream of g with FIN (g ended normally).
+func (w *subWriter) finish(g *group) {
+	if w.st == nil || w.g != g {
+		return
+	}
+	w.sub.r.setCancel(nil)
+	w.st.Close()
+	w.st, w.g = nil, nil
+}
+
+// endOfTrack writes the End of Track status (draft-14 §10.2.1.1) after the
+// last object of g on its open stream, then FIN.
+func (w *subWriter) endOfTrack(g *group) {
+	if w.st != nil && w.g == g && g != nil {
+		b, err := w.sg.AppendObjectHeader(w.buf[:0], wire.ObjectHeader{ObjectID: w.lastO + 1, Status: wire.StatusEndOfTrack})
+		if err == nil {
+			_, _ = w.st.Write(b) // best effort: PUBLISH_DONE follows anyway
+		}
+	}
+	w.finish(w.g)
+}
+
+// reset abandons the open stream, if any.
+func (w *subWriter) reset(code wire.ResetCode) {
+	if w.st == nil {
+		return
+	}
+	w.sub.r.setCancel(nil)
+	w.st.CancelWrite(uint64(code))
+	w.st, w.g = nil, nil
+}
+
+func (s *Session) countSent(n int) {
+	s.mu.Lock()
+	s.stats.ObjectsSent++
+	s.stats.BytesSent += uint64(n)
+	s.mu.Unlock()
+}

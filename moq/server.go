@@ -1,0 +1,214 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+	"github.com/quic-go/webtransport-go"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// alpnH3 is HTTP/3, which carries WebTransport.
+const alpnH3 = "h3"
+
+// DefaultWebTransportPath is where the server accepts WebTransport sessions.
+const DefaultWebTransportPath = "/moq"
+
+// Server serves MoQT sessions on one UDP port: raw QUIC with ALPN moqt-16
+// (draft-16) or moq-00 (draft-14, version chosen in SETUP), and WebTransport
+// over HTTP/3 at WebTransportPath (draft-16 when the client offers moqt-16
+// in WT-Available-Protocols, else draft-14 in SETUP). Every session serves
+// Origin's broadcasts and is announced each of them.
+type Server struct {
+	Origin *Origin
+	// TLSConfig holds the certificate; the server sets NextProtos.
+	TLSConfig *tls.Config
+	// WebTransportPath defaults to DefaultWebTransportPath.
+	WebTransportPath string
+	// Session configures each accepted session.
+	Session SessionConfig
+	Logger  *slog.Logger
+	// QUICConfig overrides the QUIC settings (datagrams and partial reset
+	// delivery are always enabled).
+	QUICConfig *quic.Config
+	// ShutdownTimeout bounds the graceful close of sessions (default 2 s).
+	ShutdownTimeout time.Duration
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	wg       sync.WaitGroup
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.Default()
+	}
+	return s.Logger
+}
+
+// quicConfig returns the QUIC settings MoQT needs: DATAGRAM (draft-14 §3.1)
+// and, for WebTransport, RESET_STREAM_AT.
+func quicConfig(base *quic.Config) *quic.Config {
+	var c *quic.Config
+	if base != nil {
+		c = base.Clone()
+	} else {
+		c = &quic.Config{
+			MaxIdleTimeout:        30 * time.Second,
+			KeepAlivePeriod:       10 * time.Second,
+			MaxIncomingStreams:    1000,
+			MaxIncomingUniStreams: 1000,
+		}
+	}
+	c.EnableDatagrams = true
+	c.EnableStreamResetPartialDelivery = true
+	return c
+}
+
+// Serve accepts sessions on pc until ctx is done, then closes every session
+// gracefully (PUBLISH_DONE, GOAWAY where the peer allows it, NO_ERROR) within
+// ShutdownTimeout and returns once all its goroutines have ended.
+func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
+	if s.Origin == nil {
+		return errors.New("moq: Server.Origin is nil")
+	}
+	tlsConf := s.TLSConfig.Clone()
+	tlsConf.NextProtos = []string{wire.ALPNDraft16, wire.ALPNDraft14, alpnH3}
+	tr := &quic.Transport{Conn: pc}
+	ln, err := tr.Listen(tlsConf, quicConfig(s.QUICConfig))
+	if err != nil {
+		return fmt.Errorf("moq listen: %w", err)
+	}
+	s.mu.Lock()
+	s.sessions = make(map[*Session]struct{})
+	s.mu.Unlock()
+
+	path := s.WebTransportPath
+	if path == "" {
+		path = DefaultWebTransportPath
+	}
+	mux := http.NewServeMux()
+	wt := &webtransport.Server{
+		H3: &http3.Server{
+			Handler:   mux,
+			TLSConfig: tlsConf,
+			Logger:    s.logger(),
+		},
+		ApplicationProtocols: []string{wire.ALPNDraft16, wire.ALPNDraft14},
+		// Browsers from any page may connect: the gateway serves public
+		// media, and the certificate hash pins the server.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		ws, err := wt.Upgrade(w, r)
+		if err != nil {
+			s.logger().Warn("webtransport upgrade failed", "remote", r.RemoteAddr, "err", err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		v := wire.Draft14
+		if ws.SessionState().ApplicationProtocol == wire.ALPNDraft16 {
+			v = wire.Draft16
+		}
+		s.runSession(ctx, wtConn{ws}, v)
+	})
+
+	serveCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.wg.Go(func() {
+		<-serveCtx.Done()
+		ln.Close()
+	})
+	for {
+		qc, err := ln.Accept(serveCtx)
+		if err != nil {
+			break
+		}
+		switch qc.ConnectionState().TLS.NegotiatedProtocol {
+		case wire.ALPNDraft16:
+			s.wg.Go(func() { s.runSession(ctx, quicConn{qc}, wire.Draft16) })
+		case wire.ALPNDraft14:
+			s.wg.Go(func() { s.runSession(ctx, quicConn{qc}, wire.Draft14) })
+		case alpnH3:
+			s.wg.Go(func() {
+				if err := wt.ServeQUICConn(qc); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					s.logger().Debug("http/3 connection ended", "remote", qc.RemoteAddr(), "err", err)
+				}
+			})
+		default:
+			_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.SessionProtocolViolation), "unsupported ALPN")
+		}
+	}
+	s.shutdown()
+	wt.Close()
+	s.wg.Wait()
+	tr.Close()
+	return nil
+}
+
+// runSession runs one session to its end. It recovers from panics so a bug
+// triggered by one peer closes only that peer's session.
+func (s *Server) runSession(ctx context.Context, c conn, v wire.Version) {
+	sess := newSession(c, false, v, s.Origin, s.Session, s.logger())
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger().Error("moq session panic", "remote", c.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))
+			c.CloseWithError(uint64(wire.SessionInternalError), "internal error")
+		}
+	}()
+	s.mu.Lock()
+	if s.sessions == nil || ctx.Err() != nil {
+		s.mu.Unlock()
+		c.CloseWithError(uint64(wire.SessionNoError), "server shutting down")
+		return
+	}
+	s.sessions[sess] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, sess)
+		s.mu.Unlock()
+	}()
+	sess.run(ctx)
+}
+
+// shutdown closes every session gracefully in parallel.
+func (s *Server) shutdown() {
+	timeout := s.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	s.mu.Lock()
+	sessions := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, sess := range sessions {
+		wg.Go(func() { sess.CloseGracefully(timeout) })
+	}
+	wg.Wait()
+}
+
+// Sessions returns the sessions currently served.
+func (s *Server) Sessions() []*Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		out = append(out, sess)
+	}
+	return out
+}

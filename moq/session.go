@@ -1,0 +1,473 @@
+package moq
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// SessionConfig tunes a session, accepted or dialed.
+type SessionConfig struct {
+	// RequestWindow is how many request IDs the peer may use ahead of its
+	// last one (MAX_REQUEST_ID); default 1000.
+	RequestWindow uint64
+	// MoqRSDraft14 forces the moq-rs draft-14 peer quirks (never send
+	// MAX_REQUEST_ID, REQUESTS_BLOCKED or GOAWAY; at most 50 requests). They
+	// are also switched on when the peer's MOQT_IMPLEMENTATION names moq-rs.
+	MoqRSDraft14 bool
+	// AuthorizationToken is sent in CLIENT_SETUP and PUBLISH_NAMESPACE
+	// (draft-14 §9.2.1.1, as a USE_VALUE token of type 0).
+	AuthorizationToken []byte
+	// Implementation is sent as MOQT_IMPLEMENTATION.
+	Implementation string
+	// StrictLargestObject makes a Largest Object subscription start after
+	// the newest object as draft-14 §9.7 says. By default it starts at the
+	// newest group's first object, as moq-rs relays do, so a subscriber can
+	// decode at once without a joining FETCH.
+	StrictLargestObject bool
+	// NamespacePrefix is prepended to every namespace announced to this peer
+	// (a relay's namespace_prefix); requests for prefixed namespaces are
+	// mapped back.
+	NamespacePrefix Namespace
+	// AnnounceFilter, when set, selects the broadcasts this peer is told of
+	// and may subscribe to (per-path relay selection).
+	AnnounceFilter func(Namespace) bool
+	// NoAnnounce disables announcing broadcasts to the peer.
+	NoAnnounce bool
+	// SetupTimeout bounds the SETUP exchange (default 10 s).
+	SetupTimeout time.Duration
+}
+
+// moq-rs draft-14 allows 100 request IDs per session: 50 for each side.
+const moqRSMaxRequests = 50
+
+// Session is one MoQT session over raw QUIC or WebTransport. It serves its
+// origin's broadcasts to the peer and subscribes to the peer's tracks.
+type Session struct {
+	c        conn
+	isClient bool
+	version  wire.Version
+	origin   *Origin
+	cfg      SessionConfig
+	log      *slog.Logger
+
+	ctrl  stream
+	ctrlR *bufio.Reader
+	wmu   sync.Mutex
+	wbuf  []byte
+
+	ids      *requestIDs
+	moqRS    bool
+	peerImpl string
+	path     string // PATH of a raw QUIC client (client side: what we send)
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	wg     sync.WaitGroup
+	ready  chan struct{}
+
+	mu          sync.Mutex
+	subs        map[uint64]*subscription // publisher side, by request ID
+	fetches     map[uint64]*fetchServe
+	nextAlias   uint64
+	announces   map[string]*announcement // ours, by namespace key
+	announceIDs map[uint64]*announcement
+	nsPrefixes  map[uint64]Namespace // the peer's SUBSCRIBE_NAMESPACE prefixes
+	goingAway   bool
+	pending     map[uint64]*pendingRequest // our requests awaiting a response
+	remote      map[uint64]*RemoteTrack    // our subscriptions, by request ID
+	aliases     map[uint64]*RemoteTrack    // our subscriptions, by track alias
+	fetchesOut  map[uint64]*FetchResult
+	peerAnn     []Namespace // namespaces the peer announced
+	peerAnnIDs  map[uint64]Namespace
+	peerAnnSig  chan struct{}
+	lastRefusal *RequestError
+	stats       SessionStats
+	err         error
+
+	goawayURI atomic.Pointer[string]
+}
+
+// SessionStats counts what a session did.
+type SessionStats struct {
+	Subscriptions  int // active subscriptions served
+	ObjectsSent    uint64
+	BytesSent      uint64
+	GroupsDropped  uint64 // whole groups a slow subscriber lost
+	DatagramsLost  uint64 // objects too large for a datagram where a stream was not allowed
+	StreamsOpened  uint64
+	ObjectsRecvd   uint64
+	AnnouncesSent  int
+	AnnouncesAcked int
+}
+
+func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg SessionConfig, log *slog.Logger) *Session {
+	if cfg.RequestWindow == 0 {
+		cfg.RequestWindow = 1000
+	}
+	if cfg.SetupTimeout <= 0 {
+		cfg.SetupTimeout = 10 * time.Second
+	}
+	if origin == nil {
+		origin = NewOrigin()
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	s := &Session{
+		c:           c,
+		isClient:    isClient,
+		version:     v,
+		origin:      origin,
+		cfg:         cfg,
+		log:         log.With("remote", c.RemoteAddr().String(), "transport", c.Transport()),
+		ids:         newRequestIDs(isClient, cfg.RequestWindow),
+		moqRS:       cfg.MoqRSDraft14,
+		ctx:         ctx,
+		cancel:      cancel,
+		ready:       make(chan struct{}),
+		subs:        make(map[uint64]*subscription),
+		fetches:     make(map[uint64]*fetchServe),
+		announces:   make(map[string]*announcement),
+		announceIDs: make(map[uint64]*announcement),
+		nsPrefixes:  make(map[uint64]Namespace),
+		pending:     make(map[uint64]*pendingRequest),
+		remote:      make(map[uint64]*RemoteTrack),
+		aliases:     make(map[uint64]*RemoteTrack),
+		fetchesOut:  make(map[uint64]*FetchResult),
+		peerAnnIDs:  make(map[uint64]Namespace),
+		peerAnnSig:  make(chan struct{}, 1),
+	}
+	return s
+}
+
+// Version is the negotiated MoQT version (known once the session runs).
+func (s *Session) Version() wire.Version { return s.version }
+
+// RemoteAddr is the peer's address.
+func (s *Session) RemoteAddr() net.Addr { return s.c.RemoteAddr() }
+
+// Transport is "quic" or "webtransport".
+func (s *Session) Transport() string { return s.c.Transport() }
+
+// PeerImplementation is the peer's MOQT_IMPLEMENTATION, if it sent one.
+func (s *Session) PeerImplementation() string { return s.peerImpl }
+
+// Context is done when the session has ended; its cause is the error that
+// ended it (a *SessionError for MoQT terminations).
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Err is why the session ended (nil while it runs).
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Stats returns the session's counters.
+func (s *Session) Stats() SessionStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Subscriptions = len(s.subs)
+	return st
+}
+
+// run performs the setup (server side: accept the control stream) and serves
+// the session until it ends. It returns when every goroutine has ended.
+func (s *Session) run(ctx context.Context) {
+	defer s.wg.Wait()
+	if err := s.setup(ctx); err != nil {
+		s.fail(err)
+		return
+	}
+	s.start()
+	select {
+	case <-s.ctx.Done():
+	case <-ctx.Done():
+		// The owner closes us gracefully before cancelling ctx; this is the
+		// backstop.
+		s.fail(&SessionError{Code: wire.SessionNoError, Reason: "shutting down"})
+	}
+}
+
+// start launches the session's loops once SETUP is done.
+func (s *Session) start() {
+	s.log = s.log.With("version", s.version.String())
+	close(s.ready)
+	s.log.Debug("moq session established", "peer_impl", s.peerImpl)
+	s.wg.Go(s.readControl)
+	s.wg.Go(s.acceptUniStreams)
+	s.wg.Go(s.acceptBidiStreams)
+	s.wg.Go(s.readDatagrams)
+	if !s.cfg.NoAnnounce {
+		s.wg.Go(s.announceLoop)
+	}
+	s.wg.Go(func() {
+		<-s.c.Context().Done()
+		s.fail(transportError(s.c.Context()))
+	})
+}
+
+// transportError turns the transport's close cause into the session error.
+func transportError(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	code, reason, ok := appErrorCode(cause)
+	if ok {
+		return &SessionError{Code: wire.SessionErrorCode(code), Reason: reason, Remote: true}
+	}
+	return cause
+}
+
+// fail ends the session with err: it records the first error, closes the
+// transport with err's code, and cancels every goroutine.
+func (s *Session) fail(err error) {
+	s.mu.Lock()
+	if s.err != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.err = err
+	s.mu.Unlock()
+
+	var se *SessionError
+	code, reason := wire.SessionInternalError, err.Error()
+	switch {
+	case errors.As(err, &se):
+		code, reason = se.Code, se.Reason
+	case wire.SessionCode(err) != wire.SessionInternalError:
+		code = wire.SessionCode(err)
+	}
+	if se == nil || !se.Remote {
+		if len(reason) > 1024 {
+			reason = reason[:1024]
+		}
+		s.c.CloseWithError(uint64(code), reason)
+	}
+	if code == wire.SessionNoError || (se != nil && se.Remote) {
+		s.log.Debug("moq session closed", "code", uint64(code), "reason", reason)
+	} else {
+		s.log.Warn("moq session failed", "code", uint64(code), "err", err)
+	}
+	s.cancel(err)
+}
+
+// Close ends the session at once with NO_ERROR and waits for its goroutines.
+func (s *Session) Close() error {
+	s.fail(&SessionError{Code: wire.SessionNoError, Reason: "closed"})
+	s.wg.Wait()
+	return nil
+}
+
+// CloseGracefully ends every subscription with PUBLISH_DONE (GOING_AWAY),
+// sends GOAWAY where the peer allows it, waits up to timeout for the
+// PUBLISH_DONEs to be written, then closes with NO_ERROR.
+func (s *Session) CloseGracefully(timeout time.Duration) {
+	select {
+	case <-s.ready:
+	default:
+		s.Close()
+		return
+	}
+	deadline := time.Now().Add(timeout)
+	s.mu.Lock()
+	s.goingAway = true
+	subs := make([]*subscription, 0, len(s.subs))
+	for _, sub := range s.subs {
+		subs = append(subs, sub)
+	}
+	s.mu.Unlock()
+	if !s.isClient && !s.moqRS {
+		if err := s.writeControl(&wire.GoAway{}); err != nil {
+			s.log.Debug("cannot send GOAWAY", "err", err)
+		}
+	}
+	for _, sub := range subs {
+		sub.stop(wire.DoneGoingAway, "gateway shutting down")
+	}
+	for _, sub := range subs {
+		select {
+		case <-sub.done:
+		case <-time.After(time.Until(deadline)):
+		case <-s.ctx.Done():
+		}
+	}
+	s.fail(&SessionError{Code: wire.SessionNoError, Reason: "going away"})
+	s.wg.Wait()
+}
+
+// writeControl writes one control message; writes from all goroutines are
+// serialised so messages never interleave.
+func (s *Session) writeControl(m wire.Message) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	b, err := wire.AppendControl(s.wbuf[:0], s.version, m)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", m, err)
+	}
+	s.wbuf = b
+	if _, err := s.ctrl.Write(b); err != nil {
+		return fmt.Errorf("write control stream: %w", err)
+	}
+	return nil
+}
+
+// readControl reads and dispatches control messages until the session ends.
+func (s *Session) readControl() {
+	for {
+		m, err := wire.ReadControl(s.ctrlR, s.version)
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				s.fail(sessionErrorf(wire.SessionProtocolViolation, "control stream closed"))
+				return
+			}
+			if _, _, ok := appErrorCode(err); ok {
+				s.fail(transportError(s.c.Context()))
+				return
+			}
+			s.fail(fmt.Errorf("control stream: %w", err))
+			return
+		}
+		if err := s.handle(m); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+}
+
+// handle dispatches one control message. An error ends the session.
+func (s *Session) handle(m wire.Message) error {
+	switch m := m.(type) {
+	case *wire.Subscribe:
+		return s.onSubscribe(m)
+	case *wire.Unsubscribe:
+		return s.onUnsubscribe(m)
+	case *wire.RequestUpdate:
+		return s.onRequestUpdate(m)
+	case *wire.TrackStatus:
+		return s.onTrackStatus(m)
+	case *wire.Fetch:
+		return s.onFetch(m)
+	case *wire.FetchCancel:
+		s.onFetchCancel(m)
+		return nil
+	case *wire.SubscribeNamespace:
+		return s.onSubscribeNamespace(m, nil)
+	case *wire.UnsubscribeNamespace:
+		s.onUnsubscribeNamespace(m)
+		return nil
+	case *wire.PublishNamespaceCancel:
+		s.onPublishNamespaceCancel(m)
+		return nil
+	case *wire.PublishNamespace:
+		return s.onPeerPublishNamespace(m)
+	case *wire.PublishNamespaceDone:
+		s.onPeerPublishNamespaceDone(m)
+		return nil
+	case *wire.Publish:
+		if err := s.ids.accept(m.RequestID); err != nil {
+			return err
+		}
+		return s.writeControl(&wire.RequestError{
+			Kind: wire.KindPublish, RequestID: m.RequestID,
+			Code: wire.RequestNotSupported, Reason: "this endpoint does not accept PUBLISH",
+		})
+	case *wire.RequestOK:
+		return s.onRequestOK(m)
+	case *wire.RequestError:
+		return s.onRequestError(m)
+	case *wire.SubscribeOK:
+		return s.onSubscribeOK(m)
+	case *wire.FetchOK:
+		return s.onFetchOK(m)
+	case *wire.PublishDone:
+		s.onPublishDone(m)
+		return nil
+	case *wire.MaxRequestID:
+		return s.ids.setPeerMax(m.RequestID)
+	case *wire.RequestsBlocked:
+		s.log.Debug("peer is blocked on request IDs", "max", m.MaximumRequestID)
+		s.maybeGrowRequests(true)
+		return nil
+	case *wire.GoAway:
+		return s.onGoAway(m)
+	case *wire.ClientSetup, *wire.ServerSetup:
+		return sessionErrorf(wire.SessionProtocolViolation, "second SETUP message")
+	default:
+		return sessionErrorf(wire.SessionProtocolViolation, "unexpected %T", m)
+	}
+}
+
+// maybeGrowRequests raises the peer's request limit when it has used half
+// of it (or is blocked), unless the peer is a moq-rs draft-14 endpoint,
+// which closes the session on MAX_REQUEST_ID.
+func (s *Session) maybeGrowRequests(blocked bool) {
+	if s.moqRS {
+		return
+	}
+	window := s.cfg.RequestWindow
+	if blocked {
+		window *= 2
+	}
+	if m := s.ids.grow(window); m != 0 {
+		if err := s.writeControl(&wire.MaxRequestID{RequestID: m}); err != nil {
+			s.fail(err)
+		}
+	}
+}
+
+func (s *Session) onGoAway(m *wire.GoAway) error {
+	if !s.isClient && m.NewSessionURI != "" {
+		return sessionErrorf(wire.SessionProtocolViolation, "GOAWAY from a client with a URI")
+	}
+	s.mu.Lock()
+	if s.goingAway {
+		s.mu.Unlock()
+		return nil
+	}
+	s.goingAway = true
+	s.mu.Unlock()
+	s.log.Info("peer sent GOAWAY", "new_uri", m.NewSessionURI)
+	s.goawayURI.Store(&m.NewSessionURI)
+	return nil
+}
+
+// GoAwayURI reports whether the peer sent GOAWAY, and the URI it named.
+func (s *Session) GoAwayURI() (string, bool) {
+	p := s.goawayURI.Load()
+	if p == nil {
+		return "", false
+	}
+	return *p, true
+}
+
+// isMoqRS reports whether an implementation string names a moq-rs build.
+func isMoqRS(impl string) bool {
+	impl = strings.ToLower(impl)
+	return strings.Contains(impl, "moq-rs") || strings.Contains(impl, "moq-transport-rs")
+}
+
+// supportedVersions are the draft-14-layout versions this package speaks.
+var supportedVersions = []wire.Version{wire.Draft14}
+
+func versionList(vs []wire.Version) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.String()
+	}
+	return "[" + strings.Join(out, ", ") + "]"
+}
+
+func containsVersion(vs []wire.Version, v wire.Version) bool { return slices.Contains(vs, v) }

@@ -1,0 +1,170 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// testLogger logs to stderr at debug level when MOQ_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("MOQ_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// testServer runs a Server on 127.0.0.1 until the test ends and returns its
+// address.
+func testServer(t *testing.T, origin *Origin, cfg SessionConfig) (*Server, string) {
+	t.Helper()
+	cert, _, err := SelfSignedCert([]string{"localhost", "127.0.0.1"}, time.Hour)
+	require.NoError(t, err)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := &Server{
+		Origin:    origin,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
+		Session:   cfg,
+		Logger:    testLogger(),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, pc) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("server did not stop")
+		}
+		pc.Close()
+	})
+	return srv, pc.LocalAddr().String()
+}
+
+func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }
+
+// transports are the four ways a client reaches the server.
+var transports = []struct {
+	name    string
+	url     func(addr string) string
+	version wire.Version
+}{
+	{"quic-draft14", func(a string) string { return "moqt://" + a }, wire.Draft14},
+	{"quic-draft16", func(a string) string { return "moqt://" + a }, wire.Draft16},
+	{"webtransport-draft14", func(a string) string { return "https://" + a + "/moq" }, wire.Draft14},
+	{"webtransport-draft16", func(a string) string { return "https://" + a + "/moq" }, wire.Draft16},
+}
+
+func dialTest(t *testing.T, url string, v wire.Version) *Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := Dial(ctx, url, DialOptions{
+		Versions:  []wire.Version{v},
+		TLSConfig: insecureTLS(),
+		Logger:    testLogger(),
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	require.Equal(t, v, s.Version())
+	return s
+}
+
+func TestSubscribeAllTransports(t *testing.T) {
+	for _, tc := range transports {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := NewOrigin()
+			bc, err := origin.Publish(Namespace{"live", "cam1"}, nil)
+			require.NoError(t, err)
+			tr, err := bc.CreateTrack("video", TrackOptions{})
+			require.NoError(t, err)
+			_, addr := testServer(t, origin, SessionConfig{})
+
+			// A group before the subscription: the subscriber starts at
+			// the newest group's first object.
+			require.NoError(t, tr.StartGroup(100))
+			require.NoError(t, tr.WriteObject([]byte("g100-o0")))
+			require.NoError(t, tr.WriteObject([]byte("g100-o1")))
+
+			s := dialTest(t, tc.url(addr), tc.version)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			require.NoError(t, s.WaitAnnounced(ctx, Namespace{"live", "cam1"}))
+			sub, err := s.Subscribe(ctx, Namespace{"live", "cam1"}, "video", SubscribeOptions{})
+			require.NoError(t, err)
+			require.Equal(t, &Location{100, 1}, sub.Largest)
+
+			var got []string
+			read := func(n int) {
+				for range n {
+					o, err := sub.ReadObject(ctx)
+					require.NoError(t, err)
+					if o.Status == wire.StatusEndOfTrack {
+						got = append(got, "eot")
+						continue
+					}
+					require.Equal(t, fmt.Sprintf("g%d-o%d", o.Group, o.ID), string(o.Payload))
+					got = append(got, string(o.Payload))
+				}
+			}
+			read(2)
+			// Groups are written at the pace they are read, as live media
+			// is; a subscriber more than a group behind would lose groups.
+			for g := uint64(101); g <= 103; g++ {
+				require.NoError(t, tr.StartGroup(g))
+				for o := range 3 {
+					require.NoError(t, tr.WriteObject(fmt.Appendf(nil, "g%d-o%d", g, o)))
+				}
+				read(3)
+			}
+			tr.Close()
+			read(1)
+			_, err = sub.ReadObject(ctx)
+			require.ErrorIs(t, err, io.EOF)
+			require.Equal(t, []string{
+				"g100-o0", "g100-o1",
+				"g101-o0", "g101-o1", "g101-o2",
+				"g102-o0", "g102-o1", "g102-o2",
+				"g103-o0", "g103-o1", "g103-o2", "eot",
+			}, got)
+		})
+	}
+}
+
+func TestSubscribeUnknownTrack(t *testing.T) {
+	for _, tc := range transports {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := NewOrigin()
+			_, err := origin.Publish(Namespace{"live", "cam1"}, nil)
+			require.NoError(t, err)
+			_, addr := testServer(t, origin, SessionConfig{})
+			s := dialTest(t, tc.url(addr), tc.version)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err = s.Subscribe(ctx, Namespace{"live", "cam1"}, "nope", SubscribeOptions{})
+			require.ErrorIs(t, err, ErrTrackDoesNotExist)
+			_, err = s.Subscribe(ctx, Namespace{"live", "cam9"}, "video", SubscribeOptions{})
+			require.ErrorIs(t, err, ErrTrackDoesNotExist)
+			_, err = s.TrackStatus(ctx, Namespace{"live", "cam9"}, "video")
+			require.ErrorIs(t, err, ErrTrackDoesNotExist)
+		})
+	}
+}

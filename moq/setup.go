@@ -1,0 +1,153 @@
+package moq
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/webtransport-go"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// setup opens (client) or accepts (server) the control stream and exchanges
+// CLIENT_SETUP and SERVER_SETUP (draft-14 §3.3 and §9.3; draft-16 §9.3).
+// Under ALPN moq-00 the version is chosen from the client's list; a list
+// without draft-14 ends the session with VERSION_NEGOTIATION_FAILED and a
+// reason naming both sides' versions.
+func (s *Session) setup(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.SetupTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if s.ctrl != nil {
+			s.ctrl.SetReadDeadline(time.Now())
+		}
+	})
+	defer stop()
+
+	var err error
+	if s.isClient {
+		s.ctrl, err = s.c.OpenStreamSync(ctx)
+	} else {
+		s.ctrl, err = s.c.AcceptStream(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("control stream: %w", setupCause(ctx, err))
+	}
+	s.ctrlR = bufio.NewReaderSize(s.ctrl, 4096)
+	if s.isClient {
+		err = s.clientSetup(ctx)
+	} else {
+		err = s.serverSetup(ctx)
+	}
+	if err != nil {
+		return setupCause(ctx, err)
+	}
+	s.ctrl.SetReadDeadline(time.Time{})
+	return nil
+}
+
+// setupCause prefers the timeout over the I/O error it caused.
+func setupCause(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("setup timed out: %w", err)
+	}
+	return err
+}
+
+func (s *Session) localSetupParams() wire.SetupParams {
+	p := wire.SetupParams{
+		MaxRequestID:   s.ids.localMax,
+		Implementation: s.cfg.Implementation,
+	}
+	if len(s.cfg.AuthorizationToken) > 0 && s.isClient {
+		p.AuthorizationTokens = [][]byte{tokenValue(s.cfg.AuthorizationToken)}
+	}
+	return p
+}
+
+func (s *Session) serverSetup(context.Context) error {
+	m, err := wire.ReadControl(s.ctrlR, s.version)
+	if err != nil {
+		return fmt.Errorf("read CLIENT_SETUP: %w", err)
+	}
+	cs, ok := m.(*wire.ClientSetup)
+	if !ok {
+		return sessionErrorf(wire.SessionProtocolViolation, "first message is %T, not CLIENT_SETUP", m)
+	}
+	if s.version == wire.Draft14 && !containsVersion(cs.Versions, wire.Draft14) {
+		return sessionErrorf(wire.SessionVersionNegotiationFailed,
+			"client offered %s, server supports %s", versionList(cs.Versions), versionList(supportedVersions))
+	}
+	if s.c.Transport() == "webtransport" && cs.Params.Path != nil {
+		return sessionErrorf(wire.SessionInvalidPath, "PATH parameter over WebTransport")
+	}
+	if cs.Params.Path != nil {
+		s.path = *cs.Params.Path
+	}
+	s.peerImpl = cs.Params.Implementation
+	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
+		s.moqRS = true
+	}
+	if err := s.ids.setPeerMax(cs.Params.MaxRequestID); err != nil {
+		return err
+	}
+	return s.writeControl(&wire.ServerSetup{SelectedVersion: s.version, Params: s.localSetupParams()})
+}
+
+func (s *Session) clientSetup(context.Context) error {
+	p := s.localSetupParams()
+	if s.c.Transport() == "quic" {
+		path := s.path
+		p.Path = &path
+	}
+	cs := &wire.ClientSetup{Params: p}
+	if s.version == wire.Draft14 {
+		cs.Versions = supportedVersions
+	}
+	if err := s.writeControl(cs); err != nil {
+		return err
+	}
+	m, err := wire.ReadControl(s.ctrlR, s.version)
+	if err != nil {
+		if code, reason, ok := appErrorCode(err); ok {
+			return &SessionError{Code: wire.SessionErrorCode(code), Reason: reason, Remote: true}
+		}
+		return fmt.Errorf("read SERVER_SETUP: %w", err)
+	}
+	ss, ok := m.(*wire.ServerSetup)
+	if !ok {
+		return sessionErrorf(wire.SessionProtocolViolation, "first message is %T, not SERVER_SETUP", m)
+	}
+	if s.version == wire.Draft14 && ss.SelectedVersion != wire.Draft14 {
+		return sessionErrorf(wire.SessionVersionNegotiationFailed,
+			"server selected %s, client offered %s", ss.SelectedVersion, versionList(supportedVersions))
+	}
+	s.peerImpl = ss.Params.Implementation
+	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
+		s.moqRS = true
+	}
+	return s.ids.setPeerMax(ss.Params.MaxRequestID)
+}
+
+// tokenValue wraps a token as an AUTHORIZATION_TOKEN of alias type
+// USE_VALUE with token type 0 (draft-14 §9.2.1.1).
+func tokenValue(tok []byte) []byte {
+	b := []byte{byte(wire.TokenUseValue), 0}
+	return append(b, tok...)
+}
+
+// appErrorCode extracts the application error code of a closed QUIC
+// connection or WebTransport session.
+func appErrorCode(err error) (uint64, string, bool) {
+	if ae, ok := errors.AsType[*quic.ApplicationError](err); ok {
+		return uint64(ae.ErrorCode), ae.ErrorMessage, true
+	}
+	if se, ok := errors.AsType[*webtransport.SessionError](err); ok {
+		return uint64(se.ErrorCode), se.Message, true
+	}
+	return 0, "", false
+}

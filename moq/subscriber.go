@@ -1,0 +1,526 @@
+package moq
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// Object is one object received on a subscription or fetch.
+type Object struct {
+	Group, Subgroup, ID uint64
+	// Status is Normal for objects with a payload; End of Group / End of
+	// Track / Does Not Exist markers have none.
+	Status wire.ObjectStatus
+	// Extensions is the raw extension header block, if any.
+	Extensions []byte
+	Payload    []byte
+	// Datagram says the object arrived in an OBJECT_DATAGRAM.
+	Datagram bool
+}
+
+// SubscribeOptions shape a subscription. The zero value subscribes with the
+// Largest Object filter (the publisher decides where a joiner starts; this
+// package's publisher starts at the newest group's first object).
+type SubscribeOptions struct {
+	Filter   wire.FilterType // default FilterLargestObject
+	Start    Location        // AbsoluteStart / AbsoluteRange
+	EndGroup uint64          // AbsoluteRange: last group
+	Priority uint8           // subscriber priority; default 128
+	// Buffer is how many received objects may wait for ReadObject before
+	// the stream readers stop reading (QUIC flow control then slows the
+	// publisher); default 1024.
+	Buffer int
+}
+
+// pendingRequest awaits the response to one of our requests.
+type pendingRequest struct {
+	kind wire.RequestKind
+	ch   chan wire.Message // buffered 1
+}
+
+func (s *Session) newRequest(kind wire.RequestKind) (uint64, *pendingRequest, error) {
+	select {
+	case <-s.ready:
+	case <-s.ctx.Done():
+		return 0, nil, context.Cause(s.ctx)
+	}
+	s.mu.Lock()
+	goingAway := s.goingAway
+	s.mu.Unlock()
+	if goingAway {
+		return 0, nil, ErrGoingAway
+	}
+	id, err := s.ids.allocate(s.requestLimit())
+	if err != nil {
+		var rb requestsBlockedError
+		if errors.As(err, &rb) {
+			s.sendRequestsBlocked(rb.max)
+		}
+		return 0, nil, err
+	}
+	p := &pendingRequest{kind: kind, ch: make(chan wire.Message, 1)}
+	s.mu.Lock()
+	s.pending[id] = p
+	s.mu.Unlock()
+	return id, p, nil
+}
+
+func (s *Session) dropRequest(id uint64) {
+	s.mu.Lock()
+	delete(s.pending, id)
+	s.mu.Unlock()
+}
+
+// await waits for the response to request id.
+func (s *Session) await(ctx context.Context, id uint64, p *pendingRequest) (wire.Message, error) {
+	select {
+	case m := <-p.ch:
+		if re, ok := m.(*wire.RequestError); ok {
+			return nil, &RequestError{Code: re.Code, Reason: re.Reason}
+		}
+		return m, nil
+	case <-ctx.Done():
+		s.dropRequest(id)
+		return nil, ctx.Err()
+	case <-s.ctx.Done():
+		return nil, context.Cause(s.ctx)
+	}
+}
+
+// respond delivers a response to a pending request; it reports whether one
+// was waiting.
+func (s *Session) respond(id uint64, m wire.Message) bool {
+	s.mu.Lock()
+	p := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.ch <- m
+	return true
+}
+
+func (s *Session) onRequestOK(m *wire.RequestOK) error {
+	if s.onAnnounceResponse(m.RequestID, nil) {
+		return nil
+	}
+	if !s.respond(m.RequestID, m) {
+		s.log.Debug("REQUEST_OK for no pending request", "request", m.RequestID)
+	}
+	return nil
+}
+
+func (s *Session) onRequestError(m *wire.RequestError) error {
+	if s.onAnnounceResponse(m.RequestID, m) {
+		return nil
+	}
+	s.mu.Lock()
+	t := s.remote[m.RequestID]
+	s.mu.Unlock()
+	if !s.respond(m.RequestID, m) && t == nil {
+		s.log.Debug("error for no pending request", "request", m.RequestID, "code", uint64(m.Code), "reason", m.Reason)
+	}
+	if t != nil {
+		t.finish(&RequestError{Code: m.Code, Reason: m.Reason})
+	}
+	return nil
+}
+
+// recordRefusal keeps the last refusal of one of our requests for status.
+func (s *Session) recordRefusal(err *RequestError) {
+	s.mu.Lock()
+	s.lastRefusal = err
+	s.mu.Unlock()
+}
+
+// LastRefusal is the last refusal of a namespace this session announced.
+func (s *Session) LastRefusal() *RequestError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastRefusal
+}
+
+// RemoteTrack is a subscription this session made to a peer's track.
+type RemoteTrack struct {
+	s         *Session
+	id        uint64
+	Namespace Namespace
+	Name      string
+	alias     uint64
+	// Largest is the largest location the publisher reported in
+	// SUBSCRIBE_OK (nil when it had no content).
+	Largest *Location
+
+	objects chan Object
+
+	mu         sync.Mutex
+	aliasSet   chan struct{}
+	readers    int // stream readers running
+	streams    uint64
+	doneCount  uint64
+	doneErr    error
+	gotDone    bool
+	closedOnce sync.Once
+	end        chan struct{}
+}
+
+// Subscribe subscribes to a track of the peer and waits for SUBSCRIBE_OK.
+// A refusal is a *RequestError (errors.Is(err, ErrTrackDoesNotExist) for an
+// unknown track).
+func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts SubscribeOptions) (*RemoteTrack, error) {
+	if opts.Filter == 0 {
+		opts.Filter = wire.FilterLargestObject
+	}
+	if opts.Priority == 0 {
+		opts.Priority = 128
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 1024
+	}
+	id, p, err := s.newRequest(wire.KindSubscribe)
+	if err != nil {
+		return nil, err
+	}
+	t := &RemoteTrack{
+		s: s, id: id, Namespace: ns, Name: name,
+		objects: make(chan Object, opts.Buffer), aliasSet: make(chan struct{}), end: make(chan struct{}),
+	}
+	s.mu.Lock()
+	s.remote[id] = t
+	s.mu.Unlock()
+	m := &wire.Subscribe{
+		RequestID: id, Namespace: wire.Namespace(ns), TrackName: name,
+		SubscriberPriority: opts.Priority, GroupOrder: wire.GroupOrderAscending, Forward: true,
+		Filter: wire.Filter{Type: opts.Filter, Start: wire.Location(opts.Start), EndGroup: opts.EndGroup},
+	}
+	if err := s.writeControl(m); err != nil {
+		return nil, err
+	}
+	resp, err := s.await(ctx, id, p)
+	if err != nil {
+		s.mu.Lock()
+		delete(s.remote, id)
+		s.mu.Unlock()
+		return nil, fmt.Errorf("subscribe %s/%s: %w", ns, name, err)
+	}
+	ok, isOK := resp.(*wire.SubscribeOK)
+	if !isOK {
+		return nil, sessionErrorf(wire.SessionProtocolViolation, "%T answers SUBSCRIBE", resp)
+	}
+	if ok.Largest != nil {
+		t.Largest = &Location{Group: ok.Largest.Group, Object: ok.Largest.Object}
+	}
+	return t, nil
+}
+
+func (s *Session) onSubscribeOK(m *wire.SubscribeOK) error {
+	s.mu.Lock()
+	t := s.remote[m.RequestID]
+	if t != nil {
+		if other := s.aliases[m.TrackAlias]; other != nil && other != t {
+			s.mu.Unlock()
+			return sessionErrorf(wire.SessionDuplicateTrackAlias, "track alias %d is in use", m.TrackAlias)
+		}
+		t.alias = m.TrackAlias
+		s.aliases[m.TrackAlias] = t
+		close(t.aliasSet)
+	}
+	s.mu.Unlock()
+	if !s.respond(m.RequestID, m) {
+		return sessionErrorf(wire.SessionProtocolViolation, "SUBSCRIBE_OK for unknown request %d", m.RequestID)
+	}
+	return nil
+}
+
+func (s *Session) onPublishDone(m *wire.PublishDone) {
+	s.mu.Lock()
+	t := s.remote[m.RequestID]
+	s.mu.Unlock()
+	if t == nil {
+		return
+	}
+	err := io.EOF
+	if m.StatusCode != wire.DoneTrackEnded && m.StatusCode != wire.DoneSubscriptionEnded {
+		err = &PublishDoneError{Code: m.StatusCode, Reason: m.Reason}
+	}
+	t.mu.Lock()
+	t.gotDone, t.doneCount, t.doneErr = true, m.StreamCount, err
+	t.mu.Unlock()
+	t.maybeEnd()
+	// Streams counted in PUBLISH_DONE may still be on their way; do not
+	// wait for them forever.
+	time.AfterFunc(2*time.Second, func() { t.finish(err) })
+}
+
+// PublishDoneError is a PUBLISH_DONE other than TRACK_ENDED or
+// SUBSCRIPTION_ENDED.
+type PublishDoneError struct {
+	Code   wire.PublishDoneCode
+	Reason string
+}
+
+func (e *PublishDoneError) Error() string {
+	return fmt.Sprintf("moq publish done: code 0x%x: %s", uint64(e.Code), e.Reason)
+}
+
+// maybeEnd ends the track once PUBLISH_DONE arrived and every stream it
+// counts has been read.
+func (t *RemoteTrack) maybeEnd() {
+	t.mu.Lock()
+	done := t.gotDone && t.readers == 0 && t.streams >= t.doneCount
+	err := t.doneErr
+	t.mu.Unlock()
+	if done {
+		t.finish(err)
+	}
+}
+
+func (t *RemoteTrack) finish(err error) {
+	t.closedOnce.Do(func() {
+		t.mu.Lock()
+		if t.doneErr == nil {
+			t.doneErr = err
+		}
+		t.mu.Unlock()
+		close(t.end)
+	})
+}
+
+// ReadObject returns the next object in arrival order. After PUBLISH_DONE
+// it drains what arrived and then returns io.EOF (track or range ended) or
+// a *PublishDoneError.
+func (t *RemoteTrack) ReadObject(ctx context.Context) (Object, error) {
+	select {
+	case o := <-t.objects:
+		return o, nil
+	default:
+	}
+	select {
+	case o := <-t.objects:
+		return o, nil
+	case <-t.end:
+		select {
+		case o := <-t.objects:
+			return o, nil
+		default:
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		return Object{}, t.doneErr
+	case <-ctx.Done():
+		return Object{}, ctx.Err()
+	case <-t.s.ctx.Done():
+		return Object{}, context.Cause(t.s.ctx)
+	}
+}
+
+// Close unsubscribes.
+func (t *RemoteTrack) Close() error {
+	s := t.s
+	s.mu.Lock()
+	_, live := s.remote[t.id]
+	delete(s.remote, t.id)
+	if s.aliases[t.alias] == t {
+		delete(s.aliases, t.alias)
+	}
+	s.mu.Unlock()
+	t.finish(io.EOF)
+	if !live {
+		return nil
+	}
+	select {
+	case <-s.ctx.Done():
+		return nil // the session has ended: nothing to unsubscribe from
+	default:
+		return s.writeControl(&wire.Unsubscribe{RequestID: t.id})
+	}
+}
+
+func (t *RemoteTrack) push(o Object) {
+	select {
+	case t.objects <- o:
+	case <-t.end:
+	case <-t.s.ctx.Done():
+	}
+}
+
+// TrackStatus asks the peer for a track's status and returns its largest
+// location (nil when it has no content yet).
+func (s *Session) TrackStatus(ctx context.Context, ns Namespace, name string) (*Location, error) {
+	id, p, err := s.newRequest(wire.KindTrackStatus)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.writeControl(&wire.TrackStatus{
+		RequestID: id, Namespace: wire.Namespace(ns), TrackName: name,
+		SubscriberPriority: 128, Forward: true, Filter: wire.Filter{Type: wire.FilterLargestObject},
+	}); err != nil {
+		return nil, err
+	}
+	resp, err := s.await(ctx, id, p)
+	if err != nil {
+		return nil, fmt.Errorf("track status %s/%s: %w", ns, name, err)
+	}
+	ok, isOK := resp.(*wire.RequestOK)
+	if !isOK {
+		return nil, sessionErrorf(wire.SessionProtocolViolation, "%T answers TRACK_STATUS", resp)
+	}
+	if ok.Largest == nil {
+		return nil, nil
+	}
+	return &Location{Group: ok.Largest.Group, Object: ok.Largest.Object}, nil
+}
+
+// Announced returns the namespaces the peer has announced and not withdrawn.
+func (s *Session) Announced() []Namespace {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Namespace(nil), s.peerAnn...)
+}
+
+// WaitAnnounced waits until the peer announces ns (or a prefix of it).
+func (s *Session) WaitAnnounced(ctx context.Context, ns Namespace) error {
+	for {
+		for _, a := range s.Announced() {
+			if ns.HasPrefix(a) {
+				return nil
+			}
+		}
+		select {
+		case <-s.peerAnnSig:
+		case <-ctx.Done():
+			return fmt.Errorf("namespace %s not announced: %w", ns, ctx.Err())
+		case <-s.ctx.Done():
+			return context.Cause(s.ctx)
+		}
+	}
+}
+
+// acceptUniStreams reads subgroup and fetch streams from the peer.
+func (s *Session) acceptUniStreams() {
+	for {
+		st, err := s.c.AcceptUniStream(s.ctx)
+		if err != nil {
+			return
+		}
+		s.wg.Go(func() { s.readUniStream(st) })
+	}
+}
+
+func (s *Session) readUniStream(st receiveStream) {
+	br := bufio.NewReaderSize(st, 16<<10)
+	typ, err := wire.ReadStreamType(br)
+	if err != nil {
+		return
+	}
+	switch {
+	case wire.IsSubgroupType(typ, s.version):
+		s.readSubgroup(st, br, typ)
+	case typ == wire.StreamTypeFetchHeader:
+		s.readFetchStream(st, br)
+	default:
+		s.fail(sessionErrorf(wire.SessionProtocolViolation, "unknown stream type 0x%x", typ))
+	}
+}
+
+// aliasWait bounds how long a subgroup stream waits for the SUBSCRIBE_OK
+// that names its alias (data may overtake the control stream, draft-14
+// §9.8).
+const aliasWait = 2 * time.Second
+
+func (s *Session) trackByAlias(alias uint64) *RemoteTrack {
+	deadline := time.Now().Add(aliasWait)
+	for {
+		s.mu.Lock()
+		t := s.aliases[alias]
+		s.mu.Unlock()
+		if t != nil || time.Now().After(deadline) {
+			return t
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-s.ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (s *Session) readSubgroup(st receiveStream, br *bufio.Reader, typ uint64) {
+	h, err := wire.ReadSubgroupHeader(br, s.version, typ)
+	if err != nil {
+		s.fail(fmt.Errorf("subgroup header: %w", err))
+		return
+	}
+	t := s.trackByAlias(h.TrackAlias)
+	if t == nil {
+		st.CancelRead(uint64(wire.ResetCancelled))
+		return
+	}
+	t.mu.Lock()
+	t.readers++
+	t.streams++
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.readers--
+		t.mu.Unlock()
+		t.maybeEnd()
+	}()
+	sg := wire.SubgroupStream{Version: s.version, Header: h}
+	for {
+		oh, err := sg.ReadObjectHeader(br)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && s.ctx.Err() == nil {
+				if wire.SessionCode(err) == wire.SessionProtocolViolation || wire.SessionCode(err) == wire.SessionKeyValueFormattingError {
+					s.fail(fmt.Errorf("subgroup stream: %w", err))
+				}
+			}
+			return
+		}
+		o := Object{Group: h.GroupID, Subgroup: sg.Header.SubgroupID, ID: oh.ObjectID, Status: oh.Status}
+		if len(oh.Extensions) > 0 {
+			o.Extensions = append([]byte(nil), oh.Extensions...)
+		}
+		if oh.PayloadLength > 0 {
+			o.Payload = make([]byte, oh.PayloadLength)
+			if _, err := io.ReadFull(br, o.Payload); err != nil {
+				return
+			}
+		}
+		s.mu.Lock()
+		s.stats.ObjectsRecvd++
+		s.mu.Unlock()
+		t.push(o)
+	}
+}
+
+// readDatagrams receives OBJECT_DATAGRAMs for our subscriptions.
+func (s *Session) readDatagrams() {
+	for {
+		b, err := s.c.ReceiveDatagram(s.ctx)
+		if err != nil {
+			return
+		}
+		var d wire.Datagram
+		if perr := d.Parse(b, s.version); perr != nil {
+			s.fail(fmt.Errorf("datagram: %w", perr))
+			return
+		}
+		s.mu.Lock()
+		t := s.aliases[d.TrackAlias]
+		s.stats.ObjectsRecvd++
+		s.mu.Unlock()
+		if t == nil {
+			continue // late or unknown: datagrams are unreliable anyway
+		}
+		t.push(Object{Group: d.GroupID, ID: d.ObjectID, Status: d.Status, Extensions: d.Extensions, Payload: d.Payload, Datagram: true})
+	}
+}
