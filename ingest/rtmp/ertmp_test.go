@@ -42,7 +42,9 @@ func TestEnhancedRTMP(t *testing.T) {
 				pts := dts + time.Duration(i%2)*50*time.Millisecond
 				s.frames = append(s.frames, sent{dts: dts, pts: pts, au: au, key: i%genGOP == 0})
 			}
-			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error { return w.WriteH265(tr, f.pts, f.dts, f.au) }
+			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error {
+				return w.WriteH265(tr, f.pts, f.dts, f.au)
+			}
 			return s
 		},
 		ingest.CodecAV1: func() source {
@@ -69,7 +71,9 @@ func TestEnhancedRTMP(t *testing.T) {
 				ts := time.Duration(i*mpeg4audio.SamplesPerAccessUnit*1000/aac.config.SampleRate) * time.Millisecond
 				s.frames = append(s.frames, sent{dts: ts, pts: ts, au: [][]byte{au}, key: true})
 			}
-			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error { return w.WriteMPEG4Audio(tr, f.pts, f.au[0]) }
+			s.write = func(w *gortmplib.Writer, tr *gortmplib.Track, f sent) error {
+				return w.WriteMPEG4Audio(tr, f.pts, f.au[0])
+			}
 			return s
 		},
 	}
