@@ -1,0 +1,116 @@
+package wire
+
+var namespaceCases = []controlCase{
+	{
+		name: "PUBLISH_NAMESPACE", v: Draft14,
+		wire: bs(
+			0x06,       // type PUBLISH_NAMESPACE
+			0x00, 0x08, // length 8
+			0x00,               // Request ID 0
+			0x01, 0x04, "live", // Track Namespace (live)
+			0x00, // no parameters
+		),
+		msg: &PublishNamespace{Namespace: Namespace{"live"}},
+	},
+	{
+		name: "PUBLISH_NAMESPACE", v: Draft16,
+		wire: bs(
+			0x06,       // type PUBLISH_NAMESPACE
+			0x00, 0x0f, // length 15
+			0x00,               // Request ID 0
+			0x01, 0x04, "live", // Track Namespace (live)
+			0x01,                      // 1 parameter
+			0x03, 0x05, tokenUseValue, // +0x03 = AUTHORIZATION_TOKEN
+		),
+		msg: &PublishNamespace{Namespace: Namespace{"live"}, Params: Params{AuthorizationTokens: [][]byte{tokenUseValue}}},
+	},
+	{
+		name: "PUBLISH_NAMESPACE_DONE", v: Draft14,
+		wire: bs(
+			0x09,       // type PUBLISH_NAMESPACE_DONE
+			0x00, 0x06, // length 6
+			0x01, 0x04, "live", // Track Namespace (live)
+		),
+		msg: &PublishNamespaceDone{Namespace: Namespace{"live"}},
+	},
+	{
+		name: "PUBLISH_NAMESPACE_DONE", v: Draft16,
+		wire: bs(0x09, 0x00, 0x01, 0x04), // type, length 1, Request ID 4
+		msg:  &PublishNamespaceDone{RequestID: 4},
+	},
+	{
+		name: "PUBLISH_NAMESPACE_CANCEL", v: Draft14,
+		wire: bs(
+			0x0c,       // type PUBLISH_NAMESPACE_CANCEL
+			0x00, 0x08, // length 8
+			0x01, 0x04, "live", // Track Namespace (live)
+			0x04, // Error Code UNINTERESTED (draft-14 value)
+			0x00, // empty Reason Phrase
+		),
+		msg: &PublishNamespaceCancel{Namespace: Namespace{"live"}, Code: RequestUninterested},
+	},
+	{
+		name: "PUBLISH_NAMESPACE_CANCEL", v: Draft16,
+		wire: bs(
+			0x0c,       // type PUBLISH_NAMESPACE_CANCEL
+			0x00, 0x04, // length 4
+			0x04,      // Request ID 4
+			0x20,      // Error Code UNINTERESTED (draft-16 value)
+			0x01, "x", // Reason Phrase
+		),
+		msg: &PublishNamespaceCancel{RequestID: 4, Code: RequestUninterested, Reason: "x"},
+	},
+	{
+		name: "SUBSCRIBE_NAMESPACE", v: Draft14,
+		wire: bs(
+			0x11,       // type SUBSCRIBE_NAMESPACE
+			0x00, 0x08, // length 8
+			0x0e,               // Request ID 14
+			0x01, 0x04, "live", // Track Namespace Prefix (live)
+			0x00, // no parameters
+		),
+		msg: &SubscribeNamespace{
+			RequestID: 14, Prefix: Namespace{"live"}, Options: NamespaceOptionsBoth, Forward: true,
+		},
+	},
+	{
+		name: "SUBSCRIBE_NAMESPACE", v: Draft16,
+		wire: bs(
+			0x11,       // type SUBSCRIBE_NAMESPACE
+			0x00, 0x06, // length 6
+			0x0e,       // Request ID 14
+			0x00,       // Track Namespace Prefix with no fields: everything
+			0x01,       // Subscribe Options: NAMESPACE
+			0x01,       // 1 parameter
+			0x10, 0x01, // +0x10 = FORWARD 1
+		),
+		msg: &SubscribeNamespace{RequestID: 14, Prefix: Namespace{}, Options: NamespaceOptionsNamespace, Forward: true},
+	},
+	{
+		name: "UNSUBSCRIBE_NAMESPACE", v: Draft14,
+		wire: bs(
+			0x14,       // type UNSUBSCRIBE_NAMESPACE
+			0x00, 0x06, // length 6
+			0x01, 0x04, "live", // Track Namespace Prefix (live)
+		),
+		msg: &UnsubscribeNamespace{Prefix: Namespace{"live"}},
+	},
+	{
+		name: "NAMESPACE", v: Draft16,
+		wire: bs(
+			0x08,       // type NAMESPACE
+			0x00, 0x06, // length 6
+			0x01, 0x04, "room", // Track Namespace Suffix (room)
+		),
+		msg: &NamespaceMessage{Suffix: Namespace{"room"}},
+	},
+	{
+		name: "NAMESPACE_DONE", v: Draft16,
+		wire: bs(
+			0x0e,       // type NAMESPACE_DONE
+			0x00, 0x06, // length 6
+			0x01, 0x04, "room", // Track Namespace Suffix (room)
+		),
+		msg: &NamespaceDone{Suffix: Namespace{"room"}},
+	},
+}
