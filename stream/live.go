@@ -1,0 +1,204 @@
+package stream
+
+import (
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/moq"
+	"github.com/moqgw/moq-gateway/packager"
+)
+
+// liveStream is one path's stream: a broadcast, its tracks and the packager
+// feeding them, and the publication currently writing into it.
+type liveStream struct {
+	reg  *Registry
+	path string
+	log  *slog.Logger
+	bc   *moq.Broadcast
+
+	// mu serialises the packager (one publisher writes at a time) and guards
+	// the fields below; the output callbacks run under it.
+	mu       sync.Mutex
+	pkg      *packager.Stream
+	tracks   map[string]*moq.Track
+	pub      *publication
+	grace    *time.Timer
+	ended    bool
+	replaced int
+	frames   uint64
+}
+
+// attach makes req the stream's publication, per the path's policy.
+func (s *liveStream) attach(req ingest.PublishRequest, policy ingest.Policy) (*publication, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return nil, moq.ErrBroadcastDone
+	}
+	if old := s.pub; old != nil {
+		if policy == ingest.PolicyReject {
+			return nil, ingest.ErrPathInUse
+		}
+		s.log.Info("replacing publisher", "old", old.req.Remote, "new", req.Remote, "proto", req.Proto)
+		old.endLocked()
+		s.replaced++
+	}
+	if s.grace != nil {
+		s.grace.Stop()
+		s.grace = nil
+	}
+	if err := s.pkg.SetTracks(req.Tracks); err != nil {
+		return nil, err
+	}
+	p := &publication{s: s, req: req, since: time.Now(), done: make(chan struct{})}
+	s.pub = p
+	return p, nil
+}
+
+// detach is called when p's publisher leaves: the stream waits Grace for
+// a successor before it ends.
+func (s *liveStream) detach(p *publication) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pub != p {
+		return
+	}
+	s.pub = nil
+	p.endLocked()
+	if s.ended {
+		return
+	}
+	s.grace = time.AfterFunc(s.reg.cfg.Grace, func() {
+		s.mu.Lock()
+		idle := s.pub == nil && !s.ended
+		s.mu.Unlock()
+		if idle {
+			s.log.Info("stream ended: no publisher within the grace period")
+			s.reg.remove(s)
+			s.end()
+		}
+	})
+}
+
+// end closes the packager (ending its tracks) and the broadcast.
+func (s *liveStream) end() {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	if s.grace != nil {
+		s.grace.Stop()
+	}
+	if s.pub != nil {
+		s.pub.endLocked()
+		s.pub = nil
+	}
+	s.pkg.Close()
+	s.mu.Unlock()
+	s.bc.Close()
+}
+
+func (s *liveStream) info() Info {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := Info{Path: s.path, Frames: s.frames, Replaced: s.replaced}
+	if s.pub != nil {
+		in.Publisher, in.Proto, in.Since = s.pub.req.Remote, s.pub.req.Proto, s.pub.since
+	}
+	for name := range s.tracks {
+		in.Tracks = append(in.Tracks, name)
+	}
+	return in
+}
+
+// publication is one publisher's hold on a stream.
+type publication struct {
+	s     *liveStream
+	req   ingest.PublishRequest
+	since time.Time
+	done  chan struct{}
+	over  bool // guarded by s.mu
+}
+
+var _ ingest.Publication = (*publication)(nil)
+
+func (p *publication) WriteFrame(f ingest.Frame) error {
+	s := p.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.over {
+		return ingest.ErrReplaced
+	}
+	s.frames++
+	return s.pkg.WriteFrame(f)
+}
+
+func (p *publication) Done() <-chan struct{} { return p.done }
+
+func (p *publication) Close() error {
+	p.s.detach(p)
+	return nil
+}
+
+func (p *publication) endLocked() {
+	if !p.over {
+		p.over = true
+		close(p.done)
+	}
+}
+
+// output receives the packager's objects (under liveStream.mu) and writes
+// them to the broadcast's tracks, creating each track on its first object.
+type output liveStream
+
+// Priorities: the catalog first, then audio (small, and gaps are audible),
+// then video.
+const (
+	priorityCatalog = 0
+	priorityAudio   = 64
+	priorityVideo   = 128
+)
+
+func (o *output) Object(track string, group, object uint64, payload []byte) {
+	s := (*liveStream)(o)
+	t := s.tracks[track]
+	if t == nil {
+		opts := moq.TrackOptions{Priority: priorityVideo}
+		switch {
+		case track == packager.CatalogTrackName:
+			opts.Priority = priorityCatalog
+		case strings.HasPrefix(track, "audio"): // the packager's audio track names
+			opts.Priority = priorityAudio
+			opts.Delivery = s.reg.cfg.AudioDelivery
+		}
+		var err error
+		t, err = s.bc.CreateTrack(track, opts)
+		if err != nil {
+			s.log.Warn("cannot create track", "track", track, "err", err)
+			return
+		}
+		s.tracks[track] = t
+	}
+	if object == 0 {
+		if err := t.StartGroup(group); err != nil {
+			s.log.Warn("cannot start group", "track", track, "group", group, "err", err)
+			return
+		}
+	}
+	if err := t.WriteObject(payload); err != nil {
+		s.log.Warn("cannot write object", "track", track, "group", group, "object", object, "err", err)
+	}
+}
+
+func (o *output) EndTrack(track string) {
+	s := (*liveStream)(o)
+	if t := s.tracks[track]; t != nil {
+		t.Close()
+		delete(s.tracks, track)
+	}
+}
