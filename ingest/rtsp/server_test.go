@@ -1,0 +1,270 @@
+package rtsp
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/ingest"
+)
+
+// testServer runs a Server on 127.0.0.1 until the test ends.
+type testServer struct {
+	*Server
+	sink *fakeSink
+	logs *logCapture
+	addr string
+}
+
+// startServer starts a server; with udp it also binds a free even/odd port
+// pair, retrying when another test or process holds one.
+func startServer(t *testing.T, udp bool, configure func(*Server)) *testServer {
+	t.Helper()
+	ts := &testServer{sink: &fakeSink{}, logs: newLogCapture(t)}
+	for attempt := 0; ; attempt++ {
+		ts.Server = &Server{
+			Addr:   "127.0.0.1:0",
+			Sink:   ts.sink,
+			Logger: slog.New(ts.logs),
+			Auth: ingest.NewAuth([]ingest.PathRule{
+				{Path: "live/*", User: "alice", Pass: "hunter2"},
+				{Path: "open/*"},
+			}),
+		}
+		if udp {
+			p := 20000 + 2*mrand.IntN(20000)
+			ts.UDPRTPAddr = fmt.Sprintf("127.0.0.1:%d", p)
+			ts.UDPRTCPAddr = fmt.Sprintf("127.0.0.1:%d", p+1)
+		}
+		if configure != nil {
+			configure(ts.Server)
+		}
+		err := ts.Listen()
+		if err == nil {
+			break
+		}
+		if udp && errors.Is(err, syscall.EADDRINUSE) && attempt < 50 {
+			continue
+		}
+		require.NoError(t, err)
+	}
+	ts.addr = ts.LocalAddr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ts.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		require.Zero(t, ts.Stats().Conns, "every connection closed")
+	})
+	return ts
+}
+
+// Encoder arguments of the pushes: three seconds of test pattern and tone,
+// B-frames on, a keyframe every second.
+var (
+	h264AAC = []string{
+		"-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30",
+		"-c:a", "aac",
+	}
+	h265Opus = []string{
+		"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:bframes=2", "-g", "30",
+		"-c:a", "libopus", "-ar", "48000",
+	}
+)
+
+// push runs ffmpeg in real time into url for three seconds.
+func push(t *testing.T, codecArgs []string, transport, url string) (string, error) {
+	args := []string{
+		"-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine", "-t", "3",
+	}
+	args = append(args, codecArgs...)
+	args = append(args, "-f", "rtsp", "-rtsp_transport", transport, url)
+	return ffmpeg(t, args...)
+}
+
+// TestFFmpegPush records H.264+AAC and H.265+Opus from ffmpeg over TCP and
+// UDP with credentials (ffmpeg answers the 401 with digest).
+func TestFFmpegPush(t *testing.T) {
+	requireFFmpeg(t)
+	type codecCase struct {
+		name         string
+		args         []string
+		video, audio ingest.Codec
+		audioRate    int
+		minAudio     int
+	}
+	codecs := []codecCase{
+		{name: "H.264 AAC", args: h264AAC, video: ingest.CodecH264, audio: ingest.CodecAAC, audioRate: 44100, minAudio: 110},
+		{name: "H.265 Opus", args: h265Opus, video: ingest.CodecH265, audio: ingest.CodecOpus, audioRate: 48000, minAudio: 130},
+	}
+	for _, transport := range []string{"tcp", "udp"} {
+		for _, cc := range codecs {
+			t.Run(transport+" "+cc.name, func(t *testing.T) {
+				t.Parallel()
+				ts := startServer(t, transport == "udp", nil)
+				url := fmt.Sprintf("rtsp://alice:hunter2@%s/live/cam1", ts.addr)
+				_, err := push(t, cc.args, transport, url)
+				require.NoError(t, err)
+
+				pub := ts.sink.waitPub(t, 1)
+				require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond, "publication ends with the session")
+				require.Equal(t, "live/cam1", pub.req.Path)
+				require.Equal(t, "rtsp", pub.req.Proto)
+				require.Len(t, pub.req.Tracks, 2)
+				vi, ai := pub.trackIndex(t, cc.video), pub.trackIndex(t, cc.audio)
+				video, audio := pub.req.Tracks[vi], pub.req.Tracks[ai]
+				require.Equal(t, uint32(90000), video.Timescale)
+				require.NotEmpty(t, video.SPS, "parameter sets from the SDP")
+				require.NotEmpty(t, video.PPS)
+				if cc.video == ingest.CodecH265 {
+					require.NotEmpty(t, video.VPS)
+				}
+				require.Equal(t, uint32(cc.audioRate), audio.Timescale, "RTP clock rate")
+				require.Equal(t, cc.audioRate, audio.SampleRate)
+				require.Positive(t, audio.Channels)
+				if cc.audio == ingest.CodecAAC {
+					require.NotEmpty(t, audio.AudioSpecificConfig)
+				}
+
+				checkVideo(t, pub.trackFrames(vi), cc.video, 85)
+				checkAudio(t, pub.trackFrames(ai), cc.minAudio)
+				require.Zero(t, ts.Stats().DecodeErrors)
+				require.NotEmpty(t, ts.logs.find("rtsp: publishing"))
+			})
+		}
+	}
+}
+
+// checkVideo asserts what the packager relies on: a keyframe with in-band
+// parameter sets first (put there from the SDP), DTS increasing, PTS never
+// before DTS, B-frames visible as PTS > DTS.
+func checkVideo(t *testing.T, frames []ingest.Frame, codec ingest.Codec, minFrames int) {
+	t.Helper()
+	require.GreaterOrEqual(t, len(frames), minFrames)
+	require.True(t, frames[0].Keyframe, "stream starts with a keyframe")
+	keyframes, reordered := 0, 0
+	for i, f := range frames {
+		require.GreaterOrEqual(t, f.PTS, f.DTS, "frame %d", i)
+		if i > 0 {
+			require.Greater(t, f.DTS, frames[i-1].DTS, "frame %d", i)
+		}
+		if f.Keyframe {
+			keyframes++
+			require.Subset(t, naluTypes(codec, f.AU), paramSetTypes(codec), "parameter sets in front of keyframe %d", i)
+		}
+		if f.PTS > f.DTS {
+			reordered++
+		}
+	}
+	require.GreaterOrEqual(t, keyframes, 2, "-g 30 gives a keyframe per second")
+	require.Positive(t, reordered, "B-frames")
+}
+
+func checkAudio(t *testing.T, frames []ingest.Frame, minFrames int) {
+	t.Helper()
+	require.GreaterOrEqual(t, len(frames), minFrames)
+	for i, f := range frames {
+		require.True(t, f.Keyframe)
+		require.Equal(t, f.DTS, f.PTS)
+		require.Len(t, f.AU, 1)
+		require.NotEmpty(t, f.AU[0])
+		if i > 0 {
+			require.Greater(t, f.DTS, frames[i-1].DTS, "frame %d", i)
+		}
+	}
+}
+
+func naluTypes(codec ingest.Codec, au [][]byte) []int {
+	out := make([]int, len(au))
+	for i, n := range au {
+		if codec == ingest.CodecH265 {
+			out[i] = int(n[0]>>1) & 0x3F
+		} else {
+			out[i] = int(n[0]) & 0x1F
+		}
+	}
+	return out
+}
+
+func paramSetTypes(codec ingest.Codec) []int {
+	if codec == ingest.CodecH265 {
+		return []int{32, 33, 34} // VPS, SPS, PPS
+	}
+	return []int{7, 8} // SPS, PPS
+}
+
+// TestFFmpegRejected: wrong or missing credentials and a bad path are
+// refused at ANNOUNCE; nothing is published.
+func TestFFmpegRejected(t *testing.T) {
+	requireFFmpeg(t)
+	cases := []struct {
+		name, userinfo, path string
+		authFailure          bool
+	}{
+		{name: "wrong password", userinfo: "alice:wrong@", path: "live/cam1", authFailure: true},
+		{name: "wrong user", userinfo: "mallory:hunter2@", path: "live/cam1", authFailure: true},
+		{name: "no credentials", userinfo: "", path: "live/cam1"},
+		{name: "path without rule", userinfo: "alice:hunter2@", path: "other/cam1", authFailure: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startServer(t, false, nil)
+			out, err := push(t, h264AAC, "tcp", fmt.Sprintf("rtsp://%s%s/%s", tc.userinfo, ts.addr, tc.path))
+			require.Error(t, err)
+			require.Contains(t, out, "401")
+			require.Empty(t, ts.sink.publications())
+			if tc.authFailure {
+				logs := ts.logs.find("authentication failed")
+				require.NotEmpty(t, logs)
+				require.Equal(t, "rtsp", logs[0].Attrs["proto"])
+				require.Equal(t, tc.path, logs[0].Attrs["path"])
+				require.NotEmpty(t, logs[0].Attrs["remote"])
+				require.Positive(t, ts.Stats().AuthFailures)
+			}
+		})
+	}
+}
+
+// TestFFmpegRTSPS records over TLS with a self-signed certificate.
+func TestFFmpegRTSPS(t *testing.T) {
+	requireFFmpeg(t)
+	ts := startServer(t, false, func(s *Server) { s.TLSConfig = selfSigned(t) })
+	_, err := push(t, h264AAC, "tcp", fmt.Sprintf("rtsps://alice:hunter2@%s/live/secure", ts.addr))
+	require.NoError(t, err)
+	pub := ts.sink.waitPub(t, 1)
+	require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, "live/secure", pub.req.Path)
+	checkVideo(t, pub.trackFrames(pub.trackIndex(t, ingest.CodecH264)), ingest.CodecH264, 85)
+}
+
+func selfSigned(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
