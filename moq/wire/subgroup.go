@@ -277,9 +277,6 @@ func (s *SubgroupStream) ReadObjectHeader(r Reader) (ObjectHeader, error) {
 	var h ObjectHeader
 	if s.objects == 0 {
 		h.ObjectID = delta
-		if s.Header.SubgroupIDMode == SubgroupIDFirstObject {
-			s.Header.SubgroupID = delta
-		}
 	} else {
 		if delta >= quicvarint.Max-s.lastID {
 			return ObjectHeader{}, fmt.Errorf("%w: object ID delta %d overflows", ErrProtocolViolation, delta)
@@ -306,6 +303,11 @@ func (s *SubgroupStream) ReadObjectHeader(r Reader) (ObjectHeader, error) {
 		if err := checkStatus(h.Status, s.Version, len(h.Extensions) > 0); err != nil {
 			return ObjectHeader{}, err
 		}
+	}
+	// The state changes only once the whole header is in, so a failed read
+	// leaves the stream as it was.
+	if s.objects == 0 && s.Header.SubgroupIDMode == SubgroupIDFirstObject {
+		s.Header.SubgroupID = h.ObjectID
 	}
 	s.objects++
 	s.lastID = h.ObjectID

@@ -397,8 +397,10 @@ func FuzzSubgroupStream(f *testing.F) {
 		h2, s2, objects2, err := readSubgroup(bytes.NewReader(b), v)
 		require.NoError(t, err)
 		require.Equal(t, h, h2)
-		require.Equal(t, s.Header, s2.Header)
 		require.Equal(t, objects, objects2)
+		if len(objects) > 0 { // else s may hold the ID of an object whose payload was cut off
+			require.Equal(t, s.Header, s2.Header)
+		}
 	})
 }
 
