@@ -124,6 +124,13 @@ type Relay struct {
 	NamespacePrefix string `yaml:"namespace_prefix"`
 	// TLS is "system" (default), "insecure", or a CA file path.
 	TLS string `yaml:"tls"`
+	// Sessions spreads the streams over this many parallel sessions
+	// (moq-rs draft-14 relays accept 50 announced namespaces per session).
+	Sessions int `yaml:"sessions"`
+	// Quirks is "" or "moq-rs": never send MAX_REQUEST_ID,
+	// REQUESTS_BLOCKED or GOAWAY, at most 50 requests per session
+	// (detected automatically from the relay's MOQT_IMPLEMENTATION too).
+	Quirks string `yaml:"quirks"`
 }
 
 // Duration is a time.Duration written as "10s" in YAML and the environment.

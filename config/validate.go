@@ -119,6 +119,14 @@ func (r Relay) validate(key string) []error {
 	case u.Host == "":
 		errs = append(errs, fmt.Errorf("%s.url: no host", key))
 	}
+	if r.Sessions < 0 || r.Sessions > 64 {
+		errs = append(errs, fmt.Errorf("%s.sessions: %d is outside 0..64", key, r.Sessions))
+	}
+	switch r.Quirks {
+	case "", "moq-rs":
+	default:
+		errs = append(errs, fmt.Errorf("%s.quirks: %q is not moq-rs", key, r.Quirks))
+	}
 	switch r.Draft {
 	case "", "auto", "14", "16":
 	default:

@@ -33,7 +33,8 @@ type Publication interface {
 	// subscribers. It returns ErrReplaced once a newer publisher has taken
 	// the path; the adapter should then close its connection.
 	WriteFrame(f Frame) error
-	// Done is closed when the sink ends the publication (replaced, shut down).
+	// Done is closed when the sink ends the publication (replaced, shut
+	// down); not when the adapter closes it.
 	Done() <-chan struct{}
 	// Close ends the publication. The stream's MoQ state outlives it for a
 	// grace period, so a publisher that reconnects resumes it.

@@ -97,6 +97,8 @@ type Session struct {
 	err         error
 
 	goawayURI atomic.Pointer[string]
+	goawayCh  chan struct{} // closed on the peer's GOAWAY
+	refusedCh chan struct{} // signalled when the peer refuses an announcement
 }
 
 // SessionStats counts what a session did.
@@ -146,6 +148,8 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		fetchesOut:  make(map[uint64]*FetchResult),
 		peerAnnIDs:  make(map[uint64]Namespace),
 		peerAnnSig:  make(chan struct{}, 1),
+		goawayCh:    make(chan struct{}),
+		refusedCh:   make(chan struct{}, 1),
 	}
 	return s
 }
@@ -441,6 +445,7 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 	s.mu.Unlock()
 	s.log.Info("peer sent GOAWAY", "new_uri", m.NewSessionURI)
 	s.goawayURI.Store(&m.NewSessionURI)
+	close(s.goawayCh)
 	return nil
 }
 

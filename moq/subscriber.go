@@ -139,6 +139,10 @@ func (s *Session) recordRefusal(err *RequestError) {
 	s.mu.Lock()
 	s.lastRefusal = err
 	s.mu.Unlock()
+	select {
+	case s.refusedCh <- struct{}{}:
+	default:
+	}
 }
 
 // LastRefusal is the last refusal of a namespace this session announced.
@@ -475,9 +479,16 @@ func (s *Session) readSubgroup(st receiveStream, br *bufio.Reader, typ uint64) {
 		t.maybeEnd()
 	}()
 	sg := wire.SubgroupStream{Version: s.version, Header: h}
+	var last uint64
 	for {
 		oh, err := sg.ReadObjectHeader(br)
 		if err != nil {
+			if errors.Is(err, io.EOF) && h.EndOfGroup {
+				// A FIN on an END_OF_GROUP stream ends the group
+				// (draft-14 §10.4.2): tell the reader, which may be
+				// reassembling groups that travel on parallel streams.
+				t.push(Object{Group: h.GroupID, Subgroup: sg.Header.SubgroupID, ID: last + 1, Status: wire.StatusEndOfGroup})
+			}
 			if !errors.Is(err, io.EOF) && s.ctx.Err() == nil {
 				if wire.SessionCode(err) == wire.SessionProtocolViolation || wire.SessionCode(err) == wire.SessionKeyValueFormattingError {
 					s.fail(fmt.Errorf("subgroup stream: %w", err))
@@ -498,6 +509,7 @@ func (s *Session) readSubgroup(st receiveStream, br *bufio.Reader, typ uint64) {
 		s.mu.Lock()
 		s.stats.ObjectsRecvd++
 		s.mu.Unlock()
+		last = oh.ObjectID
 		t.push(o)
 	}
 }

@@ -34,17 +34,20 @@ type TrackOptions struct {
 	// datagrams; lower is more important (draft-14 §7).
 	Priority uint8
 	// CacheGroups is how many ended groups are kept besides the current one
-	// for late joiners and FETCH (default 1).
+	// for FETCH and for subscriptions that start in the past (default 2:
+	// an RTMP publisher's first seconds arrive as one burst after the
+	// ingest probe, and a subscriber that was waiting should still get
+	// them).
 	CacheGroups int
-	// CacheBytes caps the bytes of ended groups kept (default 16 MiB); the
+	// CacheBytes caps the bytes of ended groups kept (default 8 MiB); the
 	// current group is always kept whole so a joiner can decode.
 	CacheBytes int
 }
 
 // Defaults for TrackOptions.
 const (
-	DefaultCacheGroups = 1
-	DefaultCacheBytes  = 16 << 20
+	DefaultCacheGroups = 2
+	DefaultCacheBytes  = 8 << 20
 )
 
 // Errors of the track writer.

@@ -67,7 +67,7 @@ func (s *liveStream) detach(p *publication) {
 		return
 	}
 	s.pub = nil
-	p.endLocked()
+	p.over = true // Done stays open: it signals ends the sink decides
 	if s.ended {
 		return
 	}
@@ -164,25 +164,54 @@ const (
 	priorityVideo   = 128
 )
 
+// trackLocked returns the MoQ track of a packager track, creating it.
+func (s *liveStream) trackLocked(name string) (*moq.Track, error) {
+	if t := s.tracks[name]; t != nil {
+		return t, nil
+	}
+	opts := moq.TrackOptions{Priority: priorityVideo}
+	switch {
+	case name == packager.CatalogTrackName:
+		opts.Priority = priorityCatalog
+	case strings.HasPrefix(name, "audio"): // the packager's audio track names
+		opts.Priority = priorityAudio
+		opts.Delivery = s.reg.cfg.AudioDelivery
+	}
+	t, err := s.bc.CreateTrack(name, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.tracks[name] = t
+	return t, nil
+}
+
+// provide creates, on a subscriber's demand, a track the catalog lists but
+// whose first object has not been packaged yet (the moq.TrackProvider).
+func (s *liveStream) provide(_ *moq.Broadcast, rest moq.Namespace, name string) *moq.Track {
+	if len(rest) > 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return nil
+	}
+	if _, ok := s.pkg.Track(name); !ok {
+		return nil
+	}
+	t, err := s.trackLocked(name)
+	if err != nil {
+		return nil
+	}
+	return t
+}
+
 func (o *output) Object(track string, group, object uint64, payload []byte) {
 	s := (*liveStream)(o)
-	t := s.tracks[track]
-	if t == nil {
-		opts := moq.TrackOptions{Priority: priorityVideo}
-		switch {
-		case track == packager.CatalogTrackName:
-			opts.Priority = priorityCatalog
-		case strings.HasPrefix(track, "audio"): // the packager's audio track names
-			opts.Priority = priorityAudio
-			opts.Delivery = s.reg.cfg.AudioDelivery
-		}
-		var err error
-		t, err = s.bc.CreateTrack(track, opts)
-		if err != nil {
-			s.log.Warn("cannot create track", "track", track, "err", err)
-			return
-		}
-		s.tracks[track] = t
+	t, err := s.trackLocked(track)
+	if err != nil {
+		s.log.Warn("cannot create track", "track", track, "err", err)
+		return
 	}
 	if object == 0 {
 		if err := t.StartGroup(group); err != nil {

@@ -82,11 +82,17 @@ func (r *Registry) newStream(path string) (*liveStream, error) {
 		log:    r.log.With("path", path),
 		tracks: make(map[string]*moq.Track),
 	}
-	bc, err := r.cfg.Origin.Publish(moq.Namespace(ingest.Namespace(path)), nil)
+	bc, err := r.cfg.Origin.Publish(moq.Namespace(ingest.Namespace(path)), moq.TrackProviderFunc(s.provide))
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", path, err)
 	}
 	s.bc = bc
+	// The catalog track exists from the start, so a subscriber that comes
+	// before the first keyframe waits for the catalog instead of failing.
+	if _, err := s.trackLocked(packager.CatalogTrackName); err != nil {
+		bc.Close()
+		return nil, err
+	}
 	pcfg := r.cfg.Packager
 	pcfg.FirstGroupID = 0
 	pcfg.Logger = s.log

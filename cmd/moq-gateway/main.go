@@ -1,13 +1,73 @@
 // Command moq-gateway ingests live RTMP, RTSP and SRT feeds, packages them as
-// CMAF and publishes them over MoQ Transport.
+// CMAF and publishes them over MoQ Transport (draft-14 and draft-16) to
+// subscribers and relays.
+//
+// Usage:
+//
+//	moq-gateway [-config FILE] [flags]       run the gateway
+//	moq-gateway sub -url URL -namespace PATH -out DIR [...]
+//	                                          subscribe and write MP4 files
+//	moq-gateway bench [...]                   load test (see -h)
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "moq-gateway: the ingest and MoQ servers are not wired yet (see README, 'Status')")
-	os.Exit(2)
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stderr))
+}
+
+// run dispatches to a subcommand and returns the exit code.
+func run(args, environ []string, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch {
+	case len(args) > 0 && args[0] == "sub":
+		err = runSub(ctx, args[1:], stderr)
+	case len(args) > 0 && args[0] == "bench":
+		err = runBench(ctx, args[1:], stderr)
+	default:
+		err = runServe(ctx, args, environ, stderr)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	default:
+		fmt.Fprintln(stderr, "moq-gateway:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return 2
+		}
+		return 1
+	}
+}
+
+// usageError marks errors in what the user typed (exit code 2).
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// newLogger builds the slog logger for format ("text" or "json") and level.
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

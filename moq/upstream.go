@@ -1,0 +1,325 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// UpstreamConfig configures the publishing of an origin to a MoQ relay.
+type UpstreamConfig struct {
+	// Name identifies the relay in logs and status.
+	Name string
+	// URL is moqt://host:port[/path] (raw QUIC) or https://host[:port]/path
+	// (WebTransport). "{token}" in it is replaced by Token, for relays that
+	// take the token in the URL (a JWT path segment, ?jwt={token}).
+	URL string
+	// Versions are the drafts offered (default draft-16 then draft-14).
+	Versions []wire.Version
+	// Token is also sent as AUTHORIZATION_TOKEN in CLIENT_SETUP and each
+	// PUBLISH_NAMESPACE.
+	Token string
+	// NamespacePrefix is prepended to every announced namespace.
+	NamespacePrefix Namespace
+	// Filter selects the broadcasts published to this relay (nil: all).
+	Filter func(Namespace) bool
+	// TLSConfig verifies the relay (nil: system roots).
+	TLSConfig *tls.Config
+	// Sessions spreads the broadcasts over this many parallel sessions
+	// (default 1): moq-rs draft-14 relays allow 50 requests per session,
+	// one per announced namespace.
+	Sessions int
+	// MoqRSDraft14 forces the moq-rs draft-14 quirks (see SessionConfig).
+	MoqRSDraft14 bool
+	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
+	// per failure with jitter (defaults 250 ms and 30 s).
+	MinBackoff, MaxBackoff time.Duration
+	// DialTimeout bounds one connection attempt including the MoQ SETUP
+	// (default 10 s).
+	DialTimeout time.Duration
+	Logger      *slog.Logger
+}
+
+// Upstream keeps an origin published on a relay: it dials (Happy Eyeballs),
+// announces every broadcast, serves the relay's subscriptions from the same
+// track caches as direct subscribers, and reconnects with exponential
+// backoff when the relay goes away. Ingest never waits on it.
+type Upstream struct {
+	cfg    UpstreamConfig
+	origin *Origin
+	log    *slog.Logger
+	shards []*upstreamShard
+}
+
+// UpstreamStatus is the state of a relay connection.
+type UpstreamStatus struct {
+	Name       string
+	URL        string // token redacted
+	Connected  bool
+	Version    string
+	Since      time.Time
+	Reconnects int
+	BytesSent  uint64
+	LastError  string
+}
+
+// NewUpstream prepares an Upstream; Run drives it.
+func NewUpstream(origin *Origin, cfg UpstreamConfig) *Upstream {
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = 250 * time.Millisecond
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 30 * time.Second
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.Sessions <= 0 {
+		cfg.Sessions = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	u := &Upstream{cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name)}
+	for i := range cfg.Sessions {
+		u.shards = append(u.shards, &upstreamShard{u: u, index: i})
+	}
+	return u
+}
+
+// Run keeps the relay sessions up until ctx ends, then closes them
+// gracefully.
+func (u *Upstream) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, sh := range u.shards {
+		wg.Go(func() { sh.run(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// Status reports each session of the relay (one per shard).
+func (u *Upstream) Status() []UpstreamStatus {
+	out := make([]UpstreamStatus, 0, len(u.shards))
+	for _, sh := range u.shards {
+		out = append(out, sh.status())
+	}
+	return out
+}
+
+// redacted is the URL with the token hidden.
+func (u *Upstream) redacted() string {
+	s := strings.ReplaceAll(u.cfg.URL, "{token}", "…")
+	if p, err := url.Parse(s); err == nil {
+		return redactURL(p)
+	}
+	return s
+}
+
+// upstreamShard is one session to the relay, carrying the broadcasts whose
+// namespace hashes to its index.
+type upstreamShard struct {
+	u     *Upstream
+	index int
+
+	mu         sync.Mutex
+	sess       *Session
+	since      time.Time
+	reconnects int
+	lastErr    string
+}
+
+func (sh *upstreamShard) status() UpstreamStatus {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	st := UpstreamStatus{
+		Name: sh.u.cfg.Name, URL: sh.u.redacted(), Reconnects: sh.reconnects, LastError: sh.lastErr, Since: sh.since,
+	}
+	if sh.sess != nil {
+		st.Connected = true
+		st.Version = sh.sess.Version().String()
+		st.BytesSent = sh.sess.Stats().BytesSent
+	}
+	return st
+}
+
+func (sh *upstreamShard) filter(ns Namespace) bool {
+	if f := sh.u.cfg.Filter; f != nil && !f(ns) {
+		return false
+	}
+	if len(sh.u.shards) == 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(ns.key()))
+	return int(h.Sum32()%uint32(len(sh.u.shards))) == sh.index
+}
+
+func (sh *upstreamShard) setErr(err error) {
+	sh.mu.Lock()
+	sh.lastErr = err.Error()
+	sh.mu.Unlock()
+}
+
+// backoff is the delay before attempt n (0-based): doubling from
+// MinBackoff up to MaxBackoff, with equal jitter so a fleet of gateways
+// does not reconnect in lockstep.
+func (u *Upstream) backoff(n int) time.Duration {
+	d := u.cfg.MinBackoff
+	for range n {
+		d *= 2
+		if d >= u.cfg.MaxBackoff {
+			d = u.cfg.MaxBackoff
+			break
+		}
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// stableAfter is how long a session must live before a failure restarts
+// the backoff from its minimum: a relay that accepts and then drops us at
+// once (a rejected token, say) is not hammered.
+const stableAfter = 10 * time.Second
+
+func (sh *upstreamShard) run(ctx context.Context) {
+	u := sh.u
+	target := strings.ReplaceAll(u.cfg.URL, "{token}", url.PathEscape(u.cfg.Token))
+	failures := 0
+	for ctx.Err() == nil {
+		sess, err := sh.dial(ctx, target)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			sh.setErr(err)
+			wait := u.backoff(failures)
+			failures++
+			u.log.Warn("relay connection failed", "url", u.redacted(), "err", err, "retry_in", wait.Round(time.Millisecond))
+			if !sleepCtx(ctx, wait) {
+				return
+			}
+			continue
+		}
+		started := time.Now()
+		sh.mu.Lock()
+		sh.sess, sh.since = sess, started
+		sh.mu.Unlock()
+		u.log.Info("relay connected", "url", u.redacted(), "version", sess.Version().String(), "transport", sess.Transport(), "peer_impl", sess.PeerImplementation())
+
+		newURL, goaway := sh.watch(ctx, sess)
+
+		sh.mu.Lock()
+		sh.sess = nil
+		sh.reconnects++
+		sh.mu.Unlock()
+		if ctx.Err() != nil {
+			return
+		}
+		if goaway {
+			// GOAWAY: the session was drained; move to the new URI (or
+			// back to the same one) without waiting.
+			if newURL != "" {
+				target = newURL
+			}
+			failures = 0
+			continue
+		}
+		if time.Since(started) > stableAfter {
+			failures = 0
+		}
+		wait := u.backoff(failures)
+		failures++
+		u.log.Warn("relay session ended", "url", u.redacted(), "err", sess.Err(), "retry_in", wait.Round(time.Millisecond))
+		if !sleepCtx(ctx, wait) {
+			return
+		}
+	}
+}
+
+func (sh *upstreamShard) dial(ctx context.Context, target string) (*Session, error) {
+	u := sh.u
+	dctx, cancel := context.WithTimeout(ctx, u.cfg.DialTimeout)
+	defer cancel()
+	var token []byte
+	if u.cfg.Token != "" {
+		token = []byte(u.cfg.Token)
+	}
+	return Dial(dctx, target, DialOptions{
+		Origin: u.origin,
+		Session: SessionConfig{
+			AuthorizationToken: token,
+			Implementation:     "moq-gateway",
+			NamespacePrefix:    u.cfg.NamespacePrefix,
+			AnnounceFilter:     sh.filter,
+			MoqRSDraft14:       u.cfg.MoqRSDraft14,
+		},
+		Versions:  u.cfg.Versions,
+		TLSConfig: u.cfg.TLSConfig,
+		DialQUIC:  DialHappyEyeballs,
+		Logger:    u.log,
+	})
+}
+
+// watch waits for the session to end. A refused token closes it (the
+// reconnect then backs off); GOAWAY drains it and reports the new URI.
+func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL string, goaway bool) {
+	for {
+		select {
+		case <-ctx.Done():
+			sess.CloseGracefully(2 * time.Second)
+			return "", false
+		case <-sess.Context().Done():
+			if err := sess.Err(); err != nil {
+				sh.setErr(err)
+			}
+			return "", false
+		case <-sess.goawayCh:
+			uri, _ := sess.GoAwayURI()
+			sh.u.log.Info("relay sent GOAWAY: finishing in-flight groups, then reconnecting", "new_uri", uri)
+			// In-flight groups get a moment to complete before the old
+			// session closes.
+			sleepCtx(ctx, goAwayDrain)
+			sess.CloseGracefully(2 * time.Second)
+			return uri, true
+		case <-sess.refusedCh:
+			re := sess.LastRefusal()
+			if re == nil || !authRefusal(re.Code) {
+				continue
+			}
+			err := fmt.Errorf("relay rejected our token: %w", re)
+			sh.setErr(err)
+			sh.u.log.Error("relay rejected the token; check relays[].token", "url", sh.u.redacted(), "code", uint64(re.Code), "reason", re.Reason)
+			sess.fail(&SessionError{Code: wire.SessionNoError, Reason: "token rejected"})
+			sess.wg.Wait()
+			return "", false
+		}
+	}
+}
+
+// goAwayDrain is how long a session that received GOAWAY keeps sending
+// before it closes.
+const goAwayDrain = time.Second
+
+func authRefusal(c wire.RequestErrorCode) bool {
+	return c == wire.RequestUnauthorized || c == wire.RequestMalformedAuthToken || c == wire.RequestExpiredAuthToken
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
