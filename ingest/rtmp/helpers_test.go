@@ -29,7 +29,10 @@ func TestMain(m *testing.M) {
 }
 
 // waitTime bounds every wait of the tests; the machine is shared.
-const waitTime = 30 * time.Second
+const (
+	waitTime  = 30 * time.Second
+	pollEvery = 5 * time.Millisecond
+)
 
 // fakeSink records publications.
 type fakeSink struct {
@@ -61,7 +64,7 @@ func (s *fakeSink) publications() []*fakePub {
 // waitPublications waits for n publications.
 func (s *fakeSink) waitPublications(t *testing.T, n int) []*fakePub {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(s.publications()) >= n }, waitTime, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return len(s.publications()) >= n }, waitTime, pollEvery,
 		"waiting for %d publications", n)
 	return s.publications()
 }
@@ -119,7 +122,7 @@ func (p *fakePub) isClosed() bool {
 
 func (p *fakePub) waitClosed(t *testing.T) {
 	t.Helper()
-	require.Eventually(t, p.isClosed, waitTime, 5*time.Millisecond, "waiting for the publication to close")
+	require.Eventually(t, p.isClosed, waitTime, pollEvery, "waiting for the publication to close")
 }
 
 // trackFrames returns the frames of one track.
@@ -133,12 +136,6 @@ func (p *fakePub) trackFrames(track int) []ingest.Frame {
 		}
 	}
 	return out
-}
-
-func (p *fakePub) frameCount() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.frames)
 }
 
 // logRecord is one captured log line with its attributes flattened.
@@ -174,7 +171,7 @@ func (s *logStore) wait(t *testing.T, what string, match func(logRecord) bool) l
 		var ok bool
 		rec, ok = s.find(match)
 		return ok
-	}, waitTime, 5*time.Millisecond, "waiting for log line: %s", what)
+	}, waitTime, pollEvery, "waiting for log line: %s", what)
 	return rec
 }
 

@@ -120,11 +120,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return errors.New("rtmp: Server.Sink is nil")
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
+	// Deferred in this order so that cancel runs first: it stops the
+	// goroutines wg waits for.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	wg.Go(func() {
 		<-ctx.Done()
 		ln.Close()

@@ -1,0 +1,62 @@
+package rtmp
+
+import (
+	"context"
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestShutdown: when ctx is done, Serve closes every connection, ends every
+// publication and returns after its goroutines ended (goleak checks the
+// last part for the whole package).
+func TestShutdown(t *testing.T) {
+	sink := &fakeSink{}
+	logs := &logStore{}
+	s := &Server{Sink: sink, Logger: logs.logger()}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx, ln) }()
+	addr := ln.Addr().String()
+
+	c, _ := publishH264(t, "rtmp://"+addr+"/live/cam1", nil)
+	pub := sink.waitPublications(t, 1)[0]
+	idle, err := net.Dial("tcp", addr) // stuck in the handshake
+	require.NoError(t, err)
+	defer idle.Close()
+	require.Eventually(t, func() bool { return s.Stats().Conns == 2 }, waitTime, pollEvery)
+
+	cancel()
+	require.NoError(t, <-errc)
+	require.True(t, pub.isClosed())
+	require.Zero(t, s.Stats().Conns)
+	require.Zero(t, s.Stats().Publishers)
+	waitClosedByServer(t, c.NetConn())
+	waitClosedByServer(t, idle)
+	_, ok := logs.find(isLine("publish ended: server shutting down", "path", "live/cam1"))
+	require.True(t, ok)
+	_, err = net.Dial("tcp", addr)
+	require.Error(t, err, "the listener is closed")
+}
+
+func TestServeWithoutSink(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.Error(t, (&Server{}).Serve(t.Context(), ln))
+	_, err = net.Dial("tcp", ln.Addr().String())
+	require.Error(t, err, "Serve closes its listener")
+}
+
+// TestListenerClosed: a listener closed under Serve is an error, not a
+// shutdown.
+func TestListenerClosed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	errc := make(chan error, 1)
+	go func() { errc <- (&Server{Sink: &fakeSink{}}).Serve(t.Context(), ln) }()
+	ln.Close()
+	require.ErrorIs(t, <-errc, net.ErrClosed)
+}

@@ -1,0 +1,73 @@
+package rtmp
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// selfSigned returns a server certificate for 127.0.0.1 and a client
+// configuration that trusts it.
+func selfSigned(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "moq-gateway test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
+		&tls.Config{RootCAs: pool}
+}
+
+// TestRTMPS publishes over TLS, and sends plain RTMP to the TLS port.
+func TestRTMPS(t *testing.T) {
+	serverTLS, clientTLS := selfSigned(t)
+	sink := &fakeSink{}
+	logs := &logStore{}
+	s := &Server{Sink: sink}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := serveOn(t, s, logs, ln, serverTLS)
+
+	t.Run("publish", func(t *testing.T) {
+		c, p := publishH264(t, "rtmps://"+addr+"/live/secure", clientTLS)
+		pub := sink.waitPublications(t, 1)[0]
+		require.Equal(t, "live/secure", pub.req.Path)
+		c.Close()
+		pub.waitClosed(t)
+		require.Len(t, pub.trackFrames(0), p.n)
+		logs.wait(t, "publish start", isLine("publishing", "path", "live/secure", "tls", true))
+	})
+
+	t.Run("plain RTMP to the RTMPS port", func(t *testing.T) {
+		_, err := dial(t, "rtmp://"+addr+"/live/plain", nil)
+		require.Error(t, err)
+		logs.wait(t, "tls error", func(r logRecord) bool {
+			return r.msg == "connection failed" && r.attrs["tls"] == true
+		})
+	})
+
+	require.Error(t, s.ServeTLS(context.Background(), ln, nil), "no TLS configuration")
+}
