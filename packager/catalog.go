@@ -95,7 +95,7 @@ func (v *CatalogVersion) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes a numeric version as a number.
 func (v CatalogVersion) MarshalJSON() ([]byte, error) {
-	if n, err := strconv.ParseUint(string(v), 10, 32); err == nil {
+	if n, err := strconv.ParseUint(string(v), 10, 32); err == nil && strconv.FormatUint(n, 10) == string(v) {
 		return strconv.AppendUint(nil, n, 10), nil
 	}
 	return json.Marshal(string(v))
@@ -125,6 +125,16 @@ func ParseCatalog(b []byte) (*Catalog, error) {
 	}
 	if c.Version == "" {
 		return nil, errors.New("catalog: no version")
+	}
+	// Absent and empty lists mean the same.
+	if len(c.Tracks) == 0 {
+		c.Tracks = nil
+	}
+	if len(c.DeltaUpdate) == 0 {
+		c.DeltaUpdate = nil
+	}
+	if len(c.InitDataList) == 0 {
+		c.InitDataList = nil
 	}
 	if len(c.Tracks) == 0 && len(c.DeltaUpdate) == 0 && !c.IsComplete {
 		return nil, errors.New("catalog: no tracks")

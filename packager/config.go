@@ -22,6 +22,11 @@ const videoTimescale = 90000
 // ones are a few hundred bytes at most.
 const maxParamSetLen = 64 << 10
 
+// maxASCLen bounds an AudioSpecificConfig: real ones are 2 to 5 bytes, a
+// few dozen with a program_config_element, and mp4ff's esds encoder
+// writes one-byte descriptor sizes, which hold 127 bytes.
+const maxASCLen = 64
+
 // decoderConfig is the decoder configuration of a track and everything
 // derived from it: the init segment and the catalog fields. It is immutable
 // once built; a configuration change builds a new one.
@@ -106,7 +111,7 @@ func (c *decoderConfig) derive(sampleRate int) error {
 			}
 		}
 	}
-	if len(c.av1SeqHdr) > maxParamSetLen || len(c.asc) > maxParamSetLen {
+	if len(c.av1SeqHdr) > maxParamSetLen || len(c.asc) > maxASCLen {
 		return errors.New("decoder configuration too large")
 	}
 	var err error
@@ -144,10 +149,7 @@ func (c *decoderConfig) deriveH264() (err error) {
 	c.timescale = videoTimescale
 	c.codecString = avc.CodecString("avc1", sps)
 	c.width, c.height = int(sps.Width), int(sps.Height)
-	if v := sps.VUI; v != nil && v.TimingInfoPresentFlag && v.NumUnitsInTick > 0 {
-		// H.264 timing counts fields: two ticks per frame.
-		c.framerate = sanitizeRate(float64(v.TimeScale) / float64(2*v.NumUnitsInTick))
-	}
+	c.framerate, _ = h264FrameRate(c.sps[0]) // optional: measured when absent
 	return nil
 }
 

@@ -24,10 +24,9 @@ func inbandParamSets(codec ingest.Codec, au [][]byte) (paramSets, error) {
 	switch codec {
 	case ingest.CodecH264, ingest.CodecH265:
 		for _, nal := range au {
-			if len(nal) == 0 {
+			if nal = trimZeros(nal); len(nal) == 0 {
 				continue
 			}
-			nal = trimZeros(nal)
 			switch roleOf(codec, nal[0]) {
 			case nalVPS:
 				ps.vps = appendUnique(ps.vps, nal)

@@ -14,9 +14,10 @@ import (
 // which turn a panic into an error: a bad publisher must never take the
 // gateway down.
 
+// parseAVCSPS stops at the VUI aspect ratio: see h264FrameRate for why.
 func parseAVCSPS(b []byte) (sps *avc.SPS, err error) {
 	defer recoverParse("h264 sps", &err)
-	return avc.ParseSPSNALUnit(b, true)
+	return avc.ParseSPSNALUnit(b, false)
 }
 
 func parseHEVCSPS(b []byte) (sps *hevc.SPS, err error) {
