@@ -68,6 +68,8 @@ type Server struct {
 	log       *slog.Logger
 	ln        *limitListener
 	rtp, rtcp net.PacketConn
+	// Rate-limited logs of events anyone can cause at will.
+	connErrs, playback *rateLog
 
 	stats counters
 }
@@ -125,6 +127,8 @@ func (s *Server) Listen() (err error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.log = s.log.With("proto", "rtsp")
+	s.connErrs = newRateLog(s.log, slog.LevelInfo, "rtsp: connection closed on error")
+	s.playback = newRateLog(s.log, slog.LevelInfo, "rtsp: refusing playback, the gateway only ingests")
 	if (s.UDPRTPAddr == "") != (s.UDPRTCPAddr == "") {
 		return errors.New("rtsp: set both UDP RTP and RTCP addresses, or neither")
 	}
@@ -164,7 +168,8 @@ func (s *Server) Listen() (err error) {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
-	s.ln = newLimitListener(tcp, maxConns, s.MaxConnsPerIP, s.log)
+	s.ln = newLimitListener(tcp, maxConns, s.MaxConnsPerIP,
+		newRateLog(s.log, slog.LevelWarn, "rtsp: connection limit reached"))
 	return nil
 }
 
@@ -265,7 +270,7 @@ func (s *Server) closeSockets() {
 type limitListener struct {
 	net.Listener
 	max, perIP int
-	log        *slog.Logger
+	log        *rateLog
 
 	mu      sync.Mutex
 	open    int
@@ -273,7 +278,7 @@ type limitListener struct {
 	refused uint64
 }
 
-func newLimitListener(ln net.Listener, maxConns, perIP int, log *slog.Logger) *limitListener {
+func newLimitListener(ln net.Listener, maxConns, perIP int, log *rateLog) *limitListener {
 	return &limitListener{Listener: ln, max: maxConns, perIP: perIP, log: log, byIP: make(map[string]int)}
 }
 
@@ -295,7 +300,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		l.mu.Unlock()
 		if !ok {
-			l.log.Warn("rtsp: connection limit reached", "remote", c.RemoteAddr().String())
+			l.log.log("remote", c.RemoteAddr().String())
 			c.Close()
 			continue
 		}
