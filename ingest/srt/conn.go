@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,27 +83,27 @@ func (c *session) run(ctx context.Context) error {
 			c.bytes += n
 			c.s.stats.bytes.Add(uint64(n))
 		},
-		func(n int) {
-			c.lostPackets += n
-			c.s.stats.lostPackets.Add(uint64(n))
-			c.decodeErrs.log(fmt.Errorf("%d TS packets lost", n))
-		},
 		c.decodeError,
 	)
+	// mediacommon reads the program tables (PAT, PMT, the first ADTS header
+	// of each AAC track); the demuxer then replays what it read.
 	r := &mpegts.Reader{R: tr}
-	// Initialize reads until the PMT and the first ADTS header of each AAC
-	// track; mediacommon bounds what it buffers meanwhile to 1 MiB.
 	if err := r.Initialize(); err != nil {
 		return c.readErr(fmt.Errorf("srt %s: reading TS program: %w", c.path, err))
 	}
-	prog := newProgram(r)
+	probed := tr.endProbe()
+	prog := newProgram(r.Tracks())
 	for _, sk := range prog.Skipped {
 		c.log.Warn("srt: ignoring unsupported track", "track", sk)
 	}
 	if len(prog.Tracks) == 0 {
 		return fmt.Errorf("srt %s: no supported track (H.264, H.265, AAC, Opus)", c.path)
 	}
-	r.OnDecodeError(c.decodeError)
+	prog.onError = c.decodeError
+	prog.onLost = func(n int) {
+		c.lostPackets += n
+		c.s.stats.lostPackets.Add(uint64(n))
+	}
 
 	pub, err := c.s.Sink.Publish(ctx, ingest.PublishRequest{
 		Path: c.path, Proto: "srt", Remote: c.conn.RemoteAddr().String(), Tracks: prog.Tracks,
@@ -135,8 +136,17 @@ func (c *session) run(ctx context.Context) error {
 		c.s.stats.frames.Add(1)
 		return pub.WriteFrame(f)
 	}
+	for pkt := range slices.Chunk(probed, tsPacketSize) {
+		if err := prog.packet(pkt); err != nil {
+			return err
+		}
+	}
 	for {
-		if err := r.Read(); err != nil {
+		pkt, err := tr.next()
+		if err == nil {
+			err = prog.packet(pkt)
+		}
+		if err != nil {
 			select {
 			case <-pub.Done():
 				return ingest.ErrReplaced

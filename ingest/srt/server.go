@@ -1,7 +1,8 @@
 // Package srt is the SRT ingest adapter: a gosrt listener that accepts
 // callers publishing MPEG-TS (H.264, H.265, AAC, Opus), checks their stream
 // ID, credentials and per-path passphrase during the handshake, demuxes the
-// TS with mediacommon and hands the streams to an ingest.Sink.
+// TS (program tables with mediacommon, PES assembly here, in linear time)
+// and hands the streams to an ingest.Sink.
 //
 // gosrt and mediacommon types stay inside this package.
 package srt

@@ -1,6 +1,7 @@
 package srt
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/codecs"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts/substructs"
 
 	"github.com/moqgw/moq-gateway/ingest"
 )
@@ -32,8 +34,14 @@ type program struct {
 	// Skipped describes elementary streams the gateway cannot package.
 	Skipped []string
 
-	// write hands a frame on; it is set before the first Read.
+	// write hands a frame on; set it before the first packet.
 	write func(ingest.Frame) error
+	// onLost is called with the number of TS packets a continuity gap
+	// lost; onError with input that cost a frame. Both are optional.
+	onLost  func(n int)
+	onError func(err error)
+
+	streams map[uint16]*pesStream
 
 	// clock unwraps the 33-bit program clock. All tracks share it, so they
 	// stay on one timeline even when one starts just before a wrap and
@@ -41,70 +49,146 @@ type program struct {
 	clock ingest.Unwrapper
 }
 
-// newProgram maps r's tracks and registers the data callbacks that produce
-// frames. Call it after r.Initialize.
-func newProgram(r *mpegts.Reader) *program {
-	p := &program{clock: ingest.Unwrapper{Bits: ingest.MPEGTSClockBits}}
-	for _, t := range r.Tracks() {
+// newProgram maps the tracks mediacommon found in the program tables.
+func newProgram(tracks []*mpegts.Track) *program {
+	p := &program{
+		clock:   ingest.Unwrapper{Bits: ingest.MPEGTSClockBits},
+		streams: make(map[uint16]*pesStream),
+		onLost:  func(int) {},
+		onError: func(error) {},
+	}
+	for _, t := range tracks {
 		idx := len(p.Tracks)
+		var (
+			info   ingest.Track
+			handle pesHandler
+		)
 		switch c := t.Codec.(type) {
 		case *codecs.H264:
-			p.Tracks = append(p.Tracks, ingest.Track{Codec: ingest.CodecH264, Timescale: tsClockRate})
-			r.OnDataH264(t, func(pts, dts int64, au [][]byte) error {
-				return p.video(idx, pts, dts, au, h264.IsRandomAccess(au))
-			})
+			info = ingest.Track{Codec: ingest.CodecH264, Timescale: tsClockRate}
+			handle = p.h264(idx)
 		case *codecs.H265:
-			p.Tracks = append(p.Tracks, ingest.Track{Codec: ingest.CodecH265, Timescale: tsClockRate})
-			r.OnDataH265(t, func(pts, dts int64, au [][]byte) error {
-				return p.video(idx, pts, dts, au, h265.IsRandomAccess(au))
-			})
+			info = ingest.Track{Codec: ingest.CodecH265, Timescale: tsClockRate}
+			handle = p.h265(idx)
 		case *codecs.MPEG4Audio:
-			tr, err := aacTrack(c.Config)
-			if err != nil {
+			var err error
+			if info, err = aacTrack(c.Config); err != nil {
 				p.Skipped = append(p.Skipped, fmt.Sprintf("PID %d AAC: %v", t.PID, err))
 				continue
 			}
-			p.Tracks = append(p.Tracks, tr)
-			au := make([][]byte, 1)
-			r.OnDataMPEG4Audio(t, func(pts int64, aus [][]byte) error {
-				base := p.audioTime(pts)
-				for i, a := range aus {
-					au[0] = a
-					ts := base + int64(i)*mpeg4audio.SamplesPerAccessUnit*tsClockRate/int64(tr.SampleRate)
-					if err := p.emit(idx, ts, ts, true, au); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			handle = p.aac(idx, info.SampleRate)
 		case *codecs.Opus:
 			channels := 2
 			if c.Desc != nil {
 				channels = c.Desc.ChannelCount()
 			}
-			p.Tracks = append(p.Tracks, ingest.Track{
-				Codec: ingest.CodecOpus, Timescale: tsClockRate,
-				SampleRate: opusClockRate, Channels: channels,
-			})
-			au := make([][]byte, 1)
-			r.OnDataOpus(t, func(pts int64, packets [][]byte) error {
-				base := p.audioTime(pts)
-				var elapsed int64 // in 1/48000 s
-				for _, pkt := range packets {
-					au[0] = pkt
-					ts := base + elapsed*tsClockRate/opusClockRate
-					if err := p.emit(idx, ts, ts, true, au); err != nil {
-						return err
-					}
-					elapsed += opus.PacketDuration2(pkt)
-				}
-				return nil
-			})
+			info = ingest.Track{Codec: ingest.CodecOpus, Timescale: tsClockRate, SampleRate: opusClockRate, Channels: channels}
+			handle = p.opus(idx)
 		default:
 			p.Skipped = append(p.Skipped, fmt.Sprintf("PID %d %T", t.PID, t.Codec))
+			continue
 		}
+		p.Tracks = append(p.Tracks, info)
+		p.streams[t.PID] = &pesStream{pid: t.PID, handle: handle}
 	}
 	return p
+}
+
+// h264 handles H.264 PES: an Annex B access unit, its delimiter dropped.
+func (p *program) h264(track int) pesHandler {
+	return func(pts, dts int64, data []byte) error {
+		au, ok := p.annexB(data, func(n []byte) bool { return h264.NALUType(n[0]&0x1F) == h264.NALUTypeAccessUnitDelimiter })
+		if !ok {
+			return nil
+		}
+		return p.video(track, pts, dts, au, h264.IsRandomAccess(au))
+	}
+}
+
+// h265 handles H.265 PES like h264.
+func (p *program) h265(track int) pesHandler {
+	return func(pts, dts int64, data []byte) error {
+		au, ok := p.annexB(data, func(n []byte) bool { return h265.NALUType(n[0]>>1&0x3F) == h265.NALUType_AUD_NUT })
+		if !ok {
+			return nil
+		}
+		return p.video(track, pts, dts, au, h265.IsRandomAccess(au))
+	}
+}
+
+// annexB splits an Annex B access unit and drops a leading delimiter.
+func (p *program) annexB(data []byte, isAUD func([]byte) bool) ([][]byte, bool) {
+	var au h264.AnnexB
+	if err := au.Unmarshal(data); err != nil {
+		p.onError(fmt.Errorf("access unit: %w", err))
+		return nil, false
+	}
+	if isAUD(au[0]) {
+		au = au[1:]
+	}
+	if len(au) == 0 {
+		p.onError(errors.New("access unit: only a delimiter"))
+		return nil, false
+	}
+	return au, true
+}
+
+// aac handles ADTS PES; each raw AAC frame becomes one frame, 1024 samples
+// after the one before.
+func (p *program) aac(track, sampleRate int) pesHandler {
+	au := make([][]byte, 1)
+	var pkts mpeg4audio.ADTSPackets
+	return func(pts, dts int64, data []byte) error {
+		if pts != dts {
+			p.onError(errors.New("AAC: PTS differs from DTS"))
+			return nil
+		}
+		pkts = pkts[:0] // Unmarshal appends
+		if err := pkts.Unmarshal(data); err != nil {
+			p.onError(fmt.Errorf("ADTS: %w", err))
+			return nil
+		}
+		base := p.clock.Unwrap(uint64(pts))
+		for i, pkt := range pkts {
+			au[0] = pkt.AU
+			ts := base + int64(i)*mpeg4audio.SamplesPerAccessUnit*tsClockRate/int64(sampleRate)
+			if err := p.emit(track, ts, ts, true, au); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// opus handles Opus PES (ETSI TS 102 366 style access units, one control
+// header each); each packet becomes one frame, placed by the durations of
+// the ones before it.
+func (p *program) opus(track int) pesHandler {
+	au := make([][]byte, 1)
+	return func(pts, dts int64, data []byte) error {
+		if pts != dts {
+			p.onError(errors.New("opus: PTS differs from DTS"))
+			return nil
+		}
+		base := p.clock.Unwrap(uint64(pts))
+		var elapsed int64 // in 1/48000 s
+		for len(data) > 0 {
+			var a substructs.OpusAccessUnit
+			n, err := a.Unmarshal(data)
+			if err != nil {
+				p.onError(fmt.Errorf("opus: %w", err))
+				return nil
+			}
+			data = data[n:]
+			au[0] = a.Packet
+			ts := base + elapsed*tsClockRate/opusClockRate
+			if err := p.emit(track, ts, ts, true, au); err != nil {
+				return err
+			}
+			elapsed += opus.PacketDuration2(a.Packet)
+		}
+		return nil
+	}
 }
 
 // aacTrack describes an AAC elementary stream from the configuration the
@@ -145,12 +229,6 @@ func aacChannels(cfg uint8) int {
 func (p *program) video(track int, pts, dts int64, au [][]byte, key bool) error {
 	d := p.clock.Unwrap(uint64(dts))
 	return p.emit(track, d, d+clockDiff(pts, dts), key, au)
-}
-
-// audioTime unwraps the PTS of an audio PES (equal to its DTS: the demuxer
-// drops audio PES whose DTS differs).
-func (p *program) audioTime(pts int64) int64 {
-	return p.clock.Unwrap(uint64(pts))
 }
 
 func (p *program) emit(track int, dts, pts int64, key bool, au [][]byte) error {
