@@ -74,5 +74,5 @@ func estimateBitrate(c *decoderConfig) int {
 	if c.codec != ingest.CodecH264 {
 		bpp = 0.07
 	}
-	return int(float64(c.width*c.height) * fps * bpp)
+	return max(int(float64(c.width*c.height)*fps*bpp), 100_000)
 }

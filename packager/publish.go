@@ -36,7 +36,7 @@ func (s *Stream) publishCatalog() {
 			t.meter = newBitrateMeter(t.cfg.timescale)
 			t.measured, t.emitted = false, false
 		}
-		t.published = t.cfg
+		t.published, t.live = t.cfg, true
 		ct := t.catalogTrack()
 		c.Tracks = append(c.Tracks, ct)
 		c.InitDataList = append(c.InitDataList, InitData{

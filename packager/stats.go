@@ -2,8 +2,7 @@ package packager
 
 import "sync/atomic"
 
-// Stats are a Stream's counters since New. Frames are counted once: as an
-// object, a drop or an invalid frame.
+// Stats are a Stream's counters since New.
 type Stats struct {
 	Frames          uint64 // frames written
 	Objects         uint64 // media objects delivered (catalog excluded)
@@ -15,7 +14,9 @@ type Stats struct {
 	DroppedBeforeKeyframe uint64 // video before the track's first keyframe
 	DroppedWaiting        uint64 // audio before the group it aligns to
 	DroppedLate           uint64 // audio whose source clock fell behind the sample count
-	Invalid               uint64 // malformed frames and configurations (WriteFrame errors)
+	// Invalid counts malformed frames (dropped, WriteFrame errors) and
+	// malformed in-band configurations (ignored, the frame goes out).
+	Invalid uint64
 
 	// Timeline repairs.
 	Clamped    uint64 // non-increasing video DTS moved to the previous DTS + 1

@@ -222,8 +222,14 @@ func (s *Stream) removeTrack(t *track) {
 	t.index = -1
 	t.published = nil
 	s.catalogDirty = true
-	if !t.ended {
-		t.ended = true
+	s.endTrack(t)
+}
+
+// endTrack tells the output that a track that was announced or sent
+// objects gets no more.
+func (s *Stream) endTrack(t *track) {
+	if t.live && !t.ended {
+		t.ended, t.live = true, false
 		s.out.EndTrack(t.name)
 	}
 }
@@ -447,7 +453,7 @@ func (s *Stream) flushHeld(t *track, delta uint32) {
 }
 
 func (s *Stream) emit(t *track, group, object uint64, payload []byte) {
-	t.emitted = true
+	t.emitted, t.live = true, true
 	s.stats.objects.Add(1)
 	s.stats.bytes.Add(uint64(len(payload)))
 	s.out.Object(t.name, group, object, payload)
@@ -494,10 +500,7 @@ func (s *Stream) Close() {
 	s.closed = true
 	for _, t := range s.order {
 		s.flushHeld(t, 0)
-		if !t.ended && t.emitted {
-			t.ended = true
-			s.out.EndTrack(t.name)
-		}
+		s.endTrack(t)
 	}
 	if s.view.Load() != nil {
 		s.out.EndTrack(CatalogTrackName)

@@ -491,3 +491,51 @@ func TestStreamFirstGroupIDFromClock(t *testing.T) {
 	s := New(Config{Now: testNow}, &recorder{})
 	require.Equal(t, uint64(testEpoch.UnixMilli()), s.nextGroup)
 }
+
+func TestStreamSecondVideoSharesGroupIDs(t *testing.T) {
+	s, rec := newTestStream(t, Config{}, rtmpH264, rtmpH264)
+	writeAll(t, s, interleave(gopFrames(0, 30, 15), gopFrames(1, 30, 15)))
+	require.Equal(t, []uint64{100, 101}, distinct(groupsOf(rec.track("video"))))
+	require.Equal(t, []uint64{100, 101}, distinct(groupsOf(rec.track("video1"))))
+	c := rec.catalogs(t)[0]
+	require.Equal(t, c.Track("video").AltGroup, c.Track("video1").AltGroup)
+}
+
+func TestStreamTimestampJump(t *testing.T) {
+	s, rec := newTestStream(t, Config{}, rtmpH264)
+	frames := gopFrames(0, 30, 15)
+	for i := 15; i < 30; i++ { // the encoder restarts its clock 1 h on
+		frames[i].DTS += 3_600_000
+		frames[i].PTS += 3_600_000
+	}
+	writeAll(t, s, frames)
+	vs := checkTrack(t, rec.track("video"))
+	require.EqualValues(t, 1, s.Stats().Reanchored)
+	require.Equal(t, vs[14].decodeTime+uint64(vs[14].dur), vs[15].decodeTime, "continues right after")
+}
+
+func TestStreamCloseEndsListedTracks(t *testing.T) {
+	// Audio is listed in the catalog but never sends: it still ends.
+	s, rec := newTestStream(t, Config{}, rtmpH264, rtmpAAC)
+	writeAll(t, s, gopFrames(0, 3, 15))
+	s.Close()
+	require.Equal(t, []string{"video", "audio", "catalog"}, rec.ended)
+	catalog, group, ok := s.Catalog()
+	require.True(t, ok)
+	require.EqualValues(t, 100, group)
+	c, err := ParseCatalog(catalog)
+	require.NoError(t, err)
+	require.Len(t, c.Tracks, 2)
+	require.Len(t, s.Tracks(), 2)
+}
+
+func TestStreamNoCatalogBeforeMedia(t *testing.T) {
+	s, rec := newTestStream(t, Config{}, tsH264)
+	_, _, ok := s.Catalog()
+	require.False(t, ok)
+	require.Nil(t, s.Tracks())
+	_, ok = s.Track("video")
+	require.False(t, ok)
+	s.Close()
+	require.Empty(t, rec.ended, "nothing was announced")
+}
