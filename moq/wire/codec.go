@@ -78,6 +78,18 @@ func (e *encoder) location(l Location) {
 type decoder struct {
 	b   []byte
 	err error
+	// compat16 is set while parsing a draft-16 message in the draft-14
+	// layout (see parseControl): fields and Key-Value-Pair types are read as
+	// draft-14, parameter meanings and namespace rules are draft-16's.
+	compat16 bool
+}
+
+// semantics is the version whose parameter meanings and limits apply.
+func (d *decoder) semantics(v Version) Version {
+	if d.compat16 {
+		return Draft16
+	}
+	return v
 }
 
 func (d *decoder) fail(err error) {

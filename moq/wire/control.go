@@ -147,10 +147,47 @@ func parseControl(v Version, typ uint64, payload []byte) (Message, error) {
 	}
 	d := decoder{b: payload}
 	m.decode(&d, v, typ)
-	if err := d.finish(); err != nil {
+	err := d.finish()
+	if err != nil && v == Draft16 && draft14Layout16[typ] {
+		if m14 := parseDraft14Layout(typ, payload); m14 != nil {
+			return m14, nil
+		}
+	}
+	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", messageName(v, typ), err)
 	}
 	return m, nil
+}
+
+// draft14Layout16 lists the draft-16 message types that Eyevinn v0.9.0
+// still sends in their draft-14 layout on a draft-16 session (with
+// Key-Value-Pair types not delta-encoded): SUBSCRIBE_UPDATE, TRACK_STATUS,
+// FETCH, FETCH_OK, PUBLISH, PUBLISH_OK and SUBSCRIBE_NAMESPACE. Each code
+// means the same message in both drafts.
+var draft14Layout16 = map[uint64]bool{
+	typeRequestUpdate: true, typeTrackStatus: true, typeFetch: true, typeFetchOK: true,
+	typePublish: true, typePublishOK: true, typeSubscribeNamespace: true,
+}
+
+// parseDraft14Layout retries a draft-16 payload that failed to parse as the
+// draft-14 layout of the same message, reading parameters with their
+// draft-16 meanings. Only a payload that parses completely is accepted, so
+// a well-formed draft-16 message never takes this path; fields draft-16
+// cannot carry are cleared so that the result re-encodes as it parsed.
+func parseDraft14Layout(typ uint64, payload []byte) Message {
+	m := newMessage(Draft16, typ)
+	d := decoder{b: payload, compat16: true}
+	m.decode(&d, Draft14, typ)
+	if d.finish() != nil {
+		return nil
+	}
+	switch m := m.(type) {
+	case *TrackStatus:
+		m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter = 0, 0, false, Filter{}
+	case *FetchOK:
+		m.GroupOrder = 0
+	}
+	return m
 }
 
 // newMessage returns an empty message for a type code of v, or nil.

@@ -49,7 +49,8 @@ type controlCase struct {
 
 func allControlCases() []controlCase {
 	return slices.Concat(setupCases, goAwayCases, requestIDCases, subscribeCases,
-		requestCases, publishCases, fetchCases, trackStatusCases, namespaceCases)
+		requestCases, publishCases, fetchCases, trackStatusCases, namespaceCases,
+		namespaceCasesEyevinn16, eyevinn16Cases)
 }
 
 func TestControlParse(t *testing.T) {

@@ -58,4 +58,24 @@
 // Eyevinn/moqtransport v0.9.0 served as interoperability reference only;
 // where the parser accepts something the draft does not define in order to
 // interoperate with it, the comment says "Eyevinn v0.9.0".
+//
+// # Leniency
+//
+// The encoders write the drafts' layouts. The parsers also accept what
+// Eyevinn v0.9.0, the project's interoperability peer, sends:
+//
+//   - a draft-16 REQUEST_OK and a draft-14 PUBLISH_OK that end where the
+//     parameter count should be (read as no parameters);
+//   - GROUP_ORDER 0 in a draft-16 SUBSCRIBE, and GROUP_ORDER as a parameter
+//     of a draft-16 SUBSCRIBE_OK;
+//   - draft-16 REQUEST_UPDATE, TRACK_STATUS, FETCH, FETCH_OK, PUBLISH,
+//     PUBLISH_OK and SUBSCRIBE_NAMESPACE in their draft-14 layout: a payload
+//     that does not parse as draft-16 is retried as draft-14 (see
+//     parseDraft14Layout), so a well-formed draft-16 message is never
+//     misread;
+//   - draft-16 PUBLISH_NAMESPACE_DONE and PUBLISH_NAMESPACE_CANCEL naming the
+//     namespace, recorded in their NamespaceForm field, which also makes the
+//     encoder write that form for such a peer;
+//   - AUTHORIZATION_TOKEN values that are not Token structures (kept as
+//     bytes; ParseToken applies the draft's rule when the session wants it).
 package wire

@@ -31,6 +31,13 @@ func (m *PublishNamespace) decode(d *decoder, v Version, _ uint64) {
 type PublishNamespaceDone struct {
 	RequestID uint64    // draft-16
 	Namespace Namespace // draft-14
+	// NamespaceForm makes the draft-16 codec use the draft-14 form, with
+	// Namespace instead of RequestID. Draft-16 peers reject it, but
+	// Eyevinn v0.9.0 sends only this form and closes its control stream on
+	// the draft-16 one. The draft-16 parser falls back to this form (and
+	// sets the flag) when the payload is not a single Request ID, which a
+	// namespace tuple never is.
+	NamespaceForm bool
 }
 
 func (m *PublishNamespaceDone) controlType(Version) (uint64, error) {
@@ -38,7 +45,7 @@ func (m *PublishNamespaceDone) controlType(Version) (uint64, error) {
 }
 
 func (m *PublishNamespaceDone) encode(e *encoder, v Version) {
-	if v == Draft14 {
+	if v == Draft14 || m.NamespaceForm {
 		e.namespace(m.Namespace, v, trackNamespace)
 		return
 	}
@@ -50,7 +57,17 @@ func (m *PublishNamespaceDone) decode(d *decoder, v Version, _ uint64) {
 		m.Namespace = d.namespace(v, trackNamespace)
 		return
 	}
+	payload := d.b
 	m.RequestID = d.varint()
+	if d.err != nil || len(d.b) == 0 {
+		return
+	}
+	alt := decoder{b: payload}
+	ns := alt.namespace(v, trackNamespace)
+	if alt.finish() == nil {
+		*d = alt
+		*m = PublishNamespaceDone{Namespace: ns, NamespaceForm: true}
+	}
 }
 
 // PublishNamespaceCancel is PUBLISH_NAMESPACE_CANCEL (type 0x0C; draft-14
@@ -64,6 +81,11 @@ type PublishNamespaceCancel struct {
 	// translates it as for RequestError of KindPublishNamespace.
 	Code   RequestErrorCode
 	Reason string
+	// NamespaceForm makes the draft-16 codec use the draft-14 field
+	// layout, as for PublishNamespaceDone (Eyevinn v0.9.0 sends it). The
+	// draft-16 parser tries the draft-16 layout first and sets the flag when
+	// only the draft-14 one fits.
+	NamespaceForm bool
 }
 
 func (m *PublishNamespaceCancel) controlType(Version) (uint64, error) {
@@ -71,10 +93,14 @@ func (m *PublishNamespaceCancel) controlType(Version) (uint64, error) {
 }
 
 func (m *PublishNamespaceCancel) encode(e *encoder, v Version) {
-	if v == Draft14 {
+	switch {
+	case v == Draft14:
 		e.namespace(m.Namespace, v, trackNamespace)
 		e.varint(request14PublishNamespace.toWire(uint64(m.Code)))
-	} else {
+	case m.NamespaceForm:
+		e.namespace(m.Namespace, v, trackNamespace)
+		e.varint(uint64(m.Code))
+	default:
 		e.varint(m.RequestID)
 		e.varint(uint64(m.Code))
 	}
@@ -85,11 +111,24 @@ func (m *PublishNamespaceCancel) decode(d *decoder, v Version, _ uint64) {
 	if v == Draft14 {
 		m.Namespace = d.namespace(v, trackNamespace)
 		m.Code = RequestErrorCode(request14PublishNamespace.fromWire(d.varint()))
-	} else {
-		m.RequestID = d.varint()
-		m.Code = RequestErrorCode(d.varint())
+		m.Reason = d.reason()
+		return
 	}
+	payload := d.b
+	m.RequestID = d.varint()
+	m.Code = RequestErrorCode(d.varint())
 	m.Reason = d.reason()
+	if d.finish() == nil {
+		return
+	}
+	alt := decoder{b: payload}
+	ns := alt.namespace(v, trackNamespace)
+	code := RequestErrorCode(alt.varint())
+	reason := alt.reason()
+	if alt.finish() == nil {
+		*d = alt
+		*m = PublishNamespaceCancel{Namespace: ns, Code: code, Reason: reason, NamespaceForm: true}
+	}
 }
 
 // NamespaceOptions says what a draft-16 SUBSCRIBE_NAMESPACE asks for

@@ -114,3 +114,41 @@ var namespaceCases = []controlCase{
 		msg: &NamespaceDone{Suffix: Namespace{"room"}},
 	},
 }
+
+// Draft-16 messages as Eyevinn v0.9.0 sends them: in the draft-14 layout.
+var namespaceCasesEyevinn16 = []controlCase{
+	{
+		name: "PUBLISH_NAMESPACE_DONE with a namespace (Eyevinn v0.9.0)", v: Draft16,
+		wire: bs(
+			0x09,       // type PUBLISH_NAMESPACE_DONE
+			0x00, 0x06, // length 6
+			0x01, 0x04, "live", // Track Namespace instead of a Request ID
+		),
+		msg: &PublishNamespaceDone{Namespace: Namespace{"live"}, NamespaceForm: true},
+	},
+	{
+		name: "PUBLISH_NAMESPACE_CANCEL with a namespace (Eyevinn v0.9.0)", v: Draft16,
+		wire: bs(
+			0x0c,       // type PUBLISH_NAMESPACE_CANCEL
+			0x00, 0x0a, // length 10
+			0x01, 0x05, "live2", // Track Namespace instead of a Request ID
+			0x04,      // Error Code, written as is (Eyevinn passes the application's value)
+			0x01, "x", // Reason Phrase
+		),
+		msg: &PublishNamespaceCancel{Namespace: Namespace{"live2"}, Code: 0x4, Reason: "x", NamespaceForm: true},
+	},
+	{
+		name: "SUBSCRIBE_NAMESPACE in the draft-14 layout (Eyevinn v0.9.0)", v: Draft16,
+		wire: bs(
+			0x11,       // type SUBSCRIBE_NAMESPACE
+			0x00, 0x08, // length 8
+			0x08,               // Request ID 8
+			0x01, 0x04, "live", // Track Namespace Prefix
+			0x00, // no parameters; no Subscribe Options field
+		),
+		msg: &SubscribeNamespace{
+			RequestID: 8, Prefix: Namespace{"live"}, Options: NamespaceOptionsBoth, Forward: true,
+		},
+		parseOnly: true,
+	},
+}

@@ -119,6 +119,7 @@ func (p *Params) appendTo(kvs []KeyValue, v Version, trackExt bool) []KeyValue {
 
 // take stores a parameter that the message itself did not claim.
 func (p *Params) take(d *decoder, v Version, kv KeyValue) {
+	v = d.semantics(v)
 	switch {
 	case kv.Type == paramDeliveryTimeout:
 		if kv.Value == 0 && v == Draft16 {
@@ -239,7 +240,7 @@ func (d *decoder) params(v Version, handle func(KeyValue)) {
 		if d.err != nil {
 			return
 		}
-		if singleParam(v, kv.Type) && !seen.add(kv.Type) {
+		if singleParam(d.semantics(v), kv.Type) && !seen.add(kv.Type) {
 			d.violation("parameter 0x%x repeated", kv.Type)
 			return
 		}

@@ -7,8 +7,9 @@ package wire
 // Draft-14 gives it the SUBSCRIBE layout. Draft-16 keeps only the namespace,
 // name and parameters and says delivery parameters are not included: its
 // encoder ignores SubscriberPriority, GroupOrder, Forward and Filter, and its
-// parser leaves them zero (such parameters, if a peer sends them, land in
-// Params.Unknown).
+// parser leaves them zero: such parameters, if a peer sends them, land in
+// Params.Unknown, and a draft-14-layout TRACK_STATUS on a draft-16 session
+// (Eyevinn v0.9.0) has these fields dropped.
 type TrackStatus struct {
 	RequestID          uint64
 	Namespace          Namespace

@@ -108,7 +108,7 @@ func (d *decoder) namespace(v Version, rule tupleRule) Namespace {
 		if d.err != nil {
 			return nil
 		}
-		if l == 0 && v == Draft16 {
+		if l == 0 && d.semantics(v) == Draft16 {
 			d.violation("%s has an empty field (draft-16 §2.4.1)", rule.what)
 			return nil
 		}
