@@ -190,13 +190,15 @@ func (s *Stream) setSource(t *track, src ingest.Track, cfg *decoderConfig) {
 	case cfg != nil:
 		s.setConfig(t, cfg)
 	case t.kind == ingest.KindAudio && t.cfg != nil:
-		t.cfg = nil // audio has no in-band configuration to wait for
-		t.published = nil
+		// Audio has no in-band configuration to wait for: the track leaves
+		// the catalog until a publication declares one.
+		t.cfg, t.published = nil, nil
 		s.catalogDirty = true
+		s.endTrack(t)
 	}
 	// Video without declared parameter sets keeps the previous ones until a
 	// keyframe confirms or replaces them.
-	t.inGroup, t.anchored, t.waiting, t.ended = false, false, false, false
+	t.inGroup, t.anchored, t.waiting = false, false, false
 	t.boundary = boundary{}
 }
 
@@ -228,8 +230,8 @@ func (s *Stream) removeTrack(t *track) {
 // endTrack tells the output that a track that was announced or sent
 // objects gets no more.
 func (s *Stream) endTrack(t *track) {
-	if t.live && !t.ended {
-		t.ended, t.live = true, false
+	if t.live {
+		t.live = false
 		s.out.EndTrack(t.name)
 	}
 }

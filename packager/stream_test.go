@@ -539,3 +539,17 @@ func TestStreamNoCatalogBeforeMedia(t *testing.T) {
 	s.Close()
 	require.Empty(t, rec.ended, "nothing was announced")
 }
+
+func TestStreamAudioLosesConfig(t *testing.T) {
+	s, rec := newTestStream(t, Config{}, rtmpH264, rtmpAAC)
+	writeAll(t, s, interleave(gopFrames(0, 15, 15), aacFrames(1, 20, 48000, 0)))
+	// The next publisher's audio has no AudioSpecificConfig (yet): its
+	// frames cannot be packaged, so the track leaves the catalog.
+	require.NoError(t, s.SetTracks([]ingest.Track{rtmpH264, {Codec: ingest.CodecAAC, Timescale: 1000}}))
+	require.Equal(t, []string{"audio"}, rec.ended)
+	writeAll(t, s, interleave(gopFrames(0, 15, 15), aacFrames(1, 20, 48000, 0)))
+	cats := rec.catalogs(t)
+	require.Len(t, cats, 2)
+	require.Nil(t, cats[1].Track("audio"))
+	require.EqualValues(t, 20, s.Stats().DroppedNoConfig)
+}

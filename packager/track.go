@@ -42,8 +42,7 @@ type track struct {
 	measured bool // meter completed for the current configuration
 	emitted  bool // a chunk went out under the current configuration
 
-	live   bool   // listed in a catalog or sent objects since it (re)appeared
-	ended  bool   // EndTrack sent; cleared when the track returns
+	live   bool   // listed in a catalog or sent objects since the last EndTrack
 	logged uint16 // drop reasons already logged, one bit per reason
 }
 
