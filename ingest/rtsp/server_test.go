@@ -144,7 +144,9 @@ func TestFFmpegPush(t *testing.T) {
 
 				checkVideo(t, pub.trackFrames(vi), cc.video, 85)
 				checkAudio(t, pub.trackFrames(ai), cc.minAudio)
-				require.Zero(t, ts.Stats().DecodeErrors)
+				if st := ts.Stats(); transport == "tcp" || st.LostPackets == 0 {
+					require.Zero(t, st.DecodeErrors)
+				}
 				require.NotEmpty(t, ts.logs.find("rtsp: publishing"))
 			})
 		}
