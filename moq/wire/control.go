@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 )
 
 // MaxControlPayload is the largest control message payload: the Message
@@ -181,12 +182,36 @@ func parseDraft14Layout(typ uint64, payload []byte) Message {
 	if d.finish() != nil {
 		return nil
 	}
+	var p *Params
 	switch m := m.(type) {
 	case *TrackStatus:
 		m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter = 0, 0, false, Filter{}
+		p = &m.Params
 	case *FetchOK:
 		m.GroupOrder = 0
+		p = &m.Params
+	case *RequestUpdate:
+		p = &m.Params
+	case *Fetch:
+		p = &m.Params
+	case *Publish:
+		p = &m.Params
+	case *PublishOK:
+		p = &m.Params
+	case *SubscribeNamespace:
+		p = &m.Params
 	}
+	for _, kv := range p.Unknown {
+		if MessageParamDefined(Draft16, kv.Type) {
+			// A draft-16 parameter that the draft-14 layout has a field for:
+			// the message is not what Eyevinn sends, and it would not
+			// re-encode the same.
+			return nil
+		}
+	}
+	// Draft-14 types arrive in any order; keep unknown parameters in the
+	// ascending order draft-16 writes them in.
+	slices.SortStableFunc(p.Unknown, compareType)
 	return m
 }
 
