@@ -111,6 +111,25 @@ func TestBadInput(t *testing.T) {
 		require.NoError(t, pusher.push(10))
 	})
 
+	t.Run("H.264 sequence header with an empty SPS", func(t *testing.T) {
+		c, err := dial(t, "rtmp://"+addr+"/live/nosps", nil)
+		require.NoError(t, err)
+		avcC := []byte{1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0, 1, 0, 2, 0x68, 0xce} // SPS of length 0
+		b := appendMessage(nil, rawMessage{csid: 6, typ: msgVideo, body: append([]byte{0x17, 0, 0, 0, 0}, avcC...)}, 65536)
+		for i := range 60 {
+			frame := []byte{0x27, 1, 0, 0, 0, 0, 0, 0, 2, 0x41, byte(i)}
+			b = appendMessage(b, rawMessage{csid: 6, typ: msgVideo, body: frame, ts: uint32(i * 40)}, 65536)
+		}
+		_, err = c.NetConn().Write(b)
+		require.NoError(t, err)
+		waitClosedByServer(t, c.NetConn())
+		logs.wait(t, "refused", func(r logRecord) bool {
+			return r.msg == "publish refused" && r.attrs["path"] == "live/nosps" &&
+				strings.Contains(r.attrs["err"].(error).Error(), "without SPS")
+		})
+		require.NoError(t, pusher.push(10))
+	})
+
 	healthy.Close()
 	pub.waitClosed(t)
 	frames := pub.trackFrames(0)
@@ -120,6 +139,8 @@ func TestBadInput(t *testing.T) {
 	}
 	require.False(t, pub.req.Tracks[0].Kind() != ingest.KindVideo)
 	require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, waitTime, pollEvery)
+	_, panicked := logs.find(isLine("panic in connection"))
+	require.False(t, panicked)
 }
 
 func write(b []byte) func(*testing.T, net.Conn) {

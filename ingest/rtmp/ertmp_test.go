@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortmplib"
+	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/codecs"
+	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/av1"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/stretchr/testify/require"
@@ -160,4 +162,72 @@ func TestEnhancedRTMP(t *testing.T) {
 			logs.wait(t, "publish end", isLine("publish ended", "path", "live/"+tc.name))
 		})
 	}
+}
+
+// TestUnsupportedCodecs: tracks the gateway cannot package are left out with
+// a warning; a stream with none it can package is refused.
+func TestUnsupportedCodecs(t *testing.T) {
+	op := genOpus(t)
+	for _, tc := range []struct {
+		name   string
+		opus   bool
+		tracks int // 0: refused
+	}{
+		{"VP9 and Opus", true, 1},
+		{"VP9 alone", false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sink := &fakeSink{}
+			logs := &logStore{}
+			s := &Server{Sink: sink}
+			addr := startServer(t, s, logs)
+			c, err := dial(t, "rtmp://"+addr+"/live/vp9", nil)
+			require.NoError(t, err)
+			vp9 := &gortmplib.Track{Codec: &codecs.VP9{}}
+			opus := &gortmplib.Track{Codec: &codecs.Opus{IDHeader: op.head}}
+			tracks := []*gortmplib.Track{vp9}
+			if tc.opus {
+				tracks = append(tracks, opus)
+			}
+			w := &gortmplib.Writer{Conn: c, Tracks: tracks}
+			require.NoError(t, w.Initialize())
+			for i := range 150 {
+				ts := time.Duration(i*opusPacketMs) * time.Millisecond
+				if i%5 == 0 {
+					require.NoError(t, w.WriteVP9(vp9, ts, []byte{0x82, 0x49, 0x83, byte(i)}))
+				}
+				if tc.opus {
+					require.NoError(t, w.WriteOpus(opus, ts, op.packets[i%len(op.packets)]))
+				}
+			}
+			c.Close()
+
+			logs.wait(t, "dropped", isLine("tracks dropped: codec not supported", "codecs", "VP9"))
+			if tc.tracks == 0 {
+				logs.wait(t, "refused", func(r logRecord) bool {
+					return r.msg == "publish refused" && r.attrs["err"] == errNoTracks
+				})
+				require.Empty(t, sink.publications())
+				require.Equal(t, uint64(1), s.Stats().Rejected)
+				return
+			}
+			p := sink.waitPublications(t, 1)[0]
+			p.waitClosed(t)
+			require.Len(t, p.req.Tracks, 1)
+			require.Equal(t, ingest.CodecOpus, p.req.Tracks[0].Codec)
+			require.Len(t, p.trackFrames(0), 150)
+		})
+	}
+}
+
+func TestMetadataBitrates(t *testing.T) {
+	an := newAnalysis()
+	an.observe(&message.DataAMF0{Payload: []any{"@setDataFrame", "onMetaData", amf0.ECMAArray{
+		{Key: "videodatarate", Value: float64(2500)},
+		{Key: "audiodatarate", Value: float64(160)},
+	}}})
+	require.Equal(t, 2500000, an.videoRate)
+	require.Equal(t, 160000, an.audioRate)
+	an.observe(&message.DataAMF0{Payload: []any{"onMetaData", amf0.Object{{Key: "videodatarate", Value: float64(-1)}}}})
+	require.Zero(t, an.videoRate)
 }

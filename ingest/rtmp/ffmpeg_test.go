@@ -62,6 +62,7 @@ func TestFFmpegH264AAC(t *testing.T) {
 	require.Equal(t, rate, asc.SampleRate)
 	require.Equal(t, rate, audio.SampleRate)
 	require.Equal(t, 1, audio.Channels)
+	require.Positive(t, audio.Bitrate, "from onMetaData")
 
 	vf := p.trackFrames(0)
 	require.InDelta(t, fps*seconds, len(vf), 3)

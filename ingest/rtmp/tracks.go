@@ -167,7 +167,7 @@ func (c *conn) mapTracks(r *gortmplib.Reader, an *analysis) (*trackSet, error) {
 		if err != nil {
 			var u unsupportedCodecError
 			if !errors.As(err, &u) {
-				return nil, err
+				return ts, err
 			}
 			ts.dropped = append(ts.dropped, string(u))
 			c.dropFrames(r, rt)
