@@ -174,7 +174,11 @@ var draft14Layout16 = map[uint64]bool{
 // draft-14 layout of the same message, reading parameters with their
 // draft-16 meanings. Only a payload that parses completely is accepted, so
 // a well-formed draft-16 message never takes this path; fields draft-16
-// cannot carry are cleared so that the result re-encodes as it parsed.
+// cannot carry are cleared so that the result re-encodes as it parsed, and
+// Draft14Layout is set so the session can answer in the same layout (a
+// peer that sends TRACK_STATUS or FETCH this way also expects
+// TRACK_STATUS_OK, FETCH_OK and FETCH_ERROR of draft-14, and no response to
+// its SUBSCRIBE_UPDATE).
 func parseDraft14Layout(typ uint64, payload []byte) Message {
 	m := newMessage(Draft16, typ)
 	d := decoder{b: payload, compat16: true}
@@ -186,20 +190,20 @@ func parseDraft14Layout(typ uint64, payload []byte) Message {
 	switch m := m.(type) {
 	case *TrackStatus:
 		m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter = 0, 0, false, Filter{}
-		p = &m.Params
+		m.Draft14Layout, p = true, &m.Params
 	case *FetchOK:
 		m.GroupOrder = 0
-		p = &m.Params
+		m.Draft14Layout, p = true, &m.Params
 	case *RequestUpdate:
-		p = &m.Params
+		m.Draft14Layout, p = true, &m.Params
 	case *Fetch:
-		p = &m.Params
+		m.Draft14Layout, p = true, &m.Params
 	case *Publish:
-		p = &m.Params
+		m.Draft14Layout, p = true, &m.Params
 	case *PublishOK:
-		p = &m.Params
+		m.Draft14Layout, p = true, &m.Params
 	case *SubscribeNamespace:
-		p = &m.Params
+		m.Draft14Layout, p = true, &m.Params
 	}
 	for _, kv := range p.Unknown {
 		if MessageParamDefined(Draft16, kv.Type) {

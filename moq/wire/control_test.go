@@ -341,8 +341,28 @@ func fuzzControl(f *testing.F, v Version) {
 		require.NoError(t, err)
 		m2, err := ReadControl(bytes.NewReader(b), v)
 		require.NoError(t, err)
+		clearDraft14Layout(m) // a record of the input's layout, which the draft-16 encoder does not reproduce
 		require.Equal(t, m, m2)
 	})
+}
+
+func clearDraft14Layout(m Message) {
+	switch m := m.(type) {
+	case *RequestUpdate:
+		m.Draft14Layout = false
+	case *TrackStatus:
+		m.Draft14Layout = false
+	case *Fetch:
+		m.Draft14Layout = false
+	case *FetchOK:
+		m.Draft14Layout = false
+	case *Publish:
+		m.Draft14Layout = false
+	case *PublishOK:
+		m.Draft14Layout = false
+	case *SubscribeNamespace:
+		m.Draft14Layout = false
+	}
 }
 
 func BenchmarkSubscribe(b *testing.B) {

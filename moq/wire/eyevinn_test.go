@@ -19,7 +19,8 @@ var eyevinn16Cases = []controlCase{
 		),
 		msg: &RequestUpdate{
 			RequestID: 2, SubscriberPriority: ptr[uint8](9), Forward: ptr(true),
-			Filter: &Filter{Type: FilterAbsoluteRange, Start: Location{6, 0}, EndGroup: 9},
+			Filter:        &Filter{Type: FilterAbsoluteRange, Start: Location{6, 0}, EndGroup: 9},
+			Draft14Layout: true,
 		},
 		parseOnly: true,
 	},
@@ -35,7 +36,7 @@ var eyevinn16Cases = []controlCase{
 			0x02, // Filter Type (dropped)
 			0x00, // no parameters
 		),
-		msg:       &TrackStatus{RequestID: 4, Namespace: Namespace{"live"}, TrackName: "video"},
+		msg:       &TrackStatus{RequestID: 4, Namespace: Namespace{"live"}, TrackName: "video", Draft14Layout: true},
 		parseOnly: true,
 	},
 	{
@@ -53,7 +54,7 @@ var eyevinn16Cases = []controlCase{
 		),
 		msg: &Fetch{
 			RequestID: 6, Type: FetchStandalone, Namespace: Namespace{"live"}, TrackName: "video",
-			Start: Location{1, 0}, End: Location{2, 0},
+			Start: Location{1, 0}, End: Location{2, 0}, Draft14Layout: true,
 		},
 		parseOnly: true,
 	},
@@ -62,7 +63,7 @@ var eyevinn16Cases = []controlCase{
 		wire: bs(0x1e, 0x00, 0x05, 0x06, 0x01, 0x0a, 0x01, 0x01),
 		msg: &PublishOK{
 			RequestID: 6, Forward: true, SubscriberPriority: 10, GroupOrder: GroupOrderAscending,
-			Filter: Filter{Type: FilterNextGroupStart},
+			Filter: Filter{Type: FilterNextGroupStart}, Draft14Layout: true,
 		},
 		parseOnly: true,
 	},

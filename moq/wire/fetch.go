@@ -36,6 +36,11 @@ type Fetch struct {
 	JoiningRequestID uint64
 	JoiningStart     uint64
 	Params           Params
+	// Draft14Layout is set by the draft-16 parser when the message came in
+	// its draft-14 layout (Eyevinn v0.9.0 sends it so, see parseDraft14Layout);
+	// answer such a peer with AppendControl(b, Draft14, response). Encoders
+	// ignore it.
+	Draft14Layout bool
 }
 
 func (m *Fetch) controlType(Version) (uint64, error) { return typeFetch, nil }
@@ -124,6 +129,11 @@ type FetchOK struct {
 	// DELIVERY_TIMEOUT and MAX_CACHE_DURATION, which map to Params; draft-14
 	// ignores them.
 	Extensions []KeyValue
+	// Draft14Layout is set by the draft-16 parser when the message came in
+	// its draft-14 layout (Eyevinn v0.9.0 sends it so, see parseDraft14Layout);
+	// answer such a peer with AppendControl(b, Draft14, response). Encoders
+	// ignore it.
+	Draft14Layout bool
 }
 
 func (m *FetchOK) controlType(Version) (uint64, error) { return typeFetchOK, nil }

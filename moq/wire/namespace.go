@@ -159,6 +159,11 @@ type SubscribeNamespace struct {
 	// ignores it and its parser returns true.
 	Forward bool
 	Params  Params
+	// Draft14Layout is set by the draft-16 parser when the message came in
+	// its draft-14 layout (Eyevinn v0.9.0 sends it so, see parseDraft14Layout);
+	// answer such a peer with AppendControl(b, Draft14, response). Encoders
+	// ignore it.
+	Draft14Layout bool
 }
 
 func (m *SubscribeNamespace) controlType(Version) (uint64, error) {

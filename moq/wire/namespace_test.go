@@ -148,6 +148,7 @@ var namespaceCasesEyevinn16 = []controlCase{
 		),
 		msg: &SubscribeNamespace{
 			RequestID: 8, Prefix: Namespace{"live"}, Options: NamespaceOptionsBoth, Forward: true,
+			Draft14Layout: true,
 		},
 		parseOnly: true,
 	},

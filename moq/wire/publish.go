@@ -29,6 +29,11 @@ type Publish struct {
 	// Extensions are the draft-16 Track Extensions other than the mapped
 	// ones; draft-14 ignores them.
 	Extensions []KeyValue
+	// Draft14Layout is set by the draft-16 parser when the message came in
+	// its draft-14 layout (Eyevinn v0.9.0 sends it so, see parseDraft14Layout);
+	// answer such a peer with AppendControl(b, Draft14, response). Encoders
+	// ignore it.
+	Draft14Layout bool
 }
 
 func (m *Publish) controlType(Version) (uint64, error) { return typePublish, nil }
@@ -107,6 +112,11 @@ type PublishOK struct {
 	// absent); draft-14 ignores it.
 	Expires uint64
 	Params  Params
+	// Draft14Layout is set by the draft-16 parser when the message came in
+	// its draft-14 layout (Eyevinn v0.9.0 sends it so, see parseDraft14Layout);
+	// answer such a peer with AppendControl(b, Draft14, response). Encoders
+	// ignore it.
+	Draft14Layout bool
 }
 
 func (m *PublishOK) controlType(Version) (uint64, error) { return typePublishOK, nil }

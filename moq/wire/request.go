@@ -257,6 +257,11 @@ type RequestUpdate struct {
 	// FilterAbsoluteRange with an inclusive EndGroup.
 	Filter *Filter
 	Params Params
+	// Draft14Layout is set by the draft-16 parser when the message came in
+	// its draft-14 layout (Eyevinn v0.9.0 sends it so, see parseDraft14Layout);
+	// answer such a peer with AppendControl(b, Draft14, response). Encoders
+	// ignore it.
+	Draft14Layout bool
 }
 
 func (m *RequestUpdate) controlType(Version) (uint64, error) { return typeRequestUpdate, nil }
