@@ -238,7 +238,7 @@ func TestPanicRecovery(t *testing.T) {
 
 			_, ok := publishH264(t, "rtmp://"+addr+"/live/ok", nil)
 			sink.waitPublications(t, 1)
-			boom, p := newPanicking(t, addr)
+			boom, p := publishRefused(t, "rtmp://"+addr+"/live/boom")
 			waitClosedByServer(t, boom.NetConn())
 			rec := logs.wait(t, "panic", isLine("panic in connection", "path", "live/boom"))
 			require.Contains(t, rec.attrs["panic"], "sink bug")
@@ -250,9 +250,11 @@ func TestPanicRecovery(t *testing.T) {
 	}
 }
 
-func newPanicking(t *testing.T, addr string) (*gortmplib.Client, *h264Pusher) {
+// publishRefused publishes like publishH264 to a server that is expected to
+// close the connection after the probe, so writes may fail.
+func publishRefused(t *testing.T, rawURL string) (*gortmplib.Client, *h264Pusher) {
 	t.Helper()
-	c, err := dial(t, "rtmp://"+addr+"/live/boom", nil)
+	c, err := dial(t, rawURL, nil)
 	require.NoError(t, err)
 	p := newH264Pusher(t, c)
 	err = p.push(probeFrames)

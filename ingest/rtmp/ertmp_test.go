@@ -2,6 +2,7 @@ package rtmp
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -205,7 +206,7 @@ func TestUnsupportedCodecs(t *testing.T) {
 			logs.wait(t, "dropped", isLine("tracks dropped: codec not supported", "codecs", "VP9"))
 			if tc.tracks == 0 {
 				logs.wait(t, "refused", func(r logRecord) bool {
-					return r.msg == "publish refused" && r.attrs["err"] == errNoTracks
+					return r.msg == "publish refused" && errors.Is(r.attrs["err"].(error), errNoTracks)
 				})
 				require.Empty(t, sink.publications())
 				require.Equal(t, uint64(1), s.Stats().Rejected)

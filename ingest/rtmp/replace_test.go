@@ -46,9 +46,9 @@ func TestSecondPublisher(t *testing.T) {
 
 			c1, p1 := publishH264(t, u, nil)
 			first := sink.waitPublications(t, 1)[0]
-			c2, _ := publishH264(t, u, nil)
 
 			if !tc.replaced {
+				c2, _ := publishRefused(t, u)
 				waitClosedByServer(t, c2.NetConn())
 				logs.wait(t, "busy path", isLine("path already has a publisher", "path", "live/cam1"))
 				require.Len(t, sink.publications(), 1)
@@ -58,6 +58,7 @@ func TestSecondPublisher(t *testing.T) {
 				return
 			}
 
+			_, _ = publishH264(t, u, nil)
 			second := sink.waitPublications(t, 2)[1]
 			if tc.firstWrites {
 				// The first write that fails closes the connection; the
