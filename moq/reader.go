@@ -140,7 +140,11 @@ func (r *trackReader) onGroupLocked(g *group) bool {
 		}
 		return false
 	}
-	if g.seq-r.g.seq <= MaxLagGroups {
+	pos := r.g.seq
+	if r.idx >= len(r.g.objects) {
+		pos++ // everything of r.g is out: only its FIN is pending
+	}
+	if g.seq-pos <= MaxLagGroups {
 		return false
 	}
 	r.skipped += int(g.seq - r.g.seq)

@@ -31,7 +31,7 @@ func testLogger() *slog.Logger {
 
 // testServer runs a Server on 127.0.0.1 until the test ends and returns its
 // address.
-func testServer(t *testing.T, origin *Origin, cfg SessionConfig) (*Server, string) {
+func testServer(t testing.TB, origin *Origin, cfg SessionConfig) (*Server, string) {
 	t.Helper()
 	cert, _, err := SelfSignedCert([]string{"localhost", "127.0.0.1"}, time.Hour)
 	require.NoError(t, err)
