@@ -72,7 +72,9 @@
 //     PUBLISH_OK and SUBSCRIBE_NAMESPACE in their draft-14 layout: a payload
 //     that does not parse as draft-16 is retried as draft-14 (see
 //     parseDraft14Layout), so a well-formed draft-16 message is never
-//     misread;
+//     misread. Such messages have Draft14Layout set: that peer expects the
+//     draft-14 responses, which AppendControl(b, Draft14, m) and a
+//     FetchStream of Draft14 produce;
 //   - draft-16 PUBLISH_NAMESPACE_DONE and PUBLISH_NAMESPACE_CANCEL naming the
 //     namespace, recorded in their NamespaceForm field, which also makes the
 //     encoder write that form for such a peer;

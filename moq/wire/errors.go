@@ -14,6 +14,7 @@ type ProtocolError struct {
 	Reason string
 }
 
+// Error returns the reason, prefixed with "moqt: ".
 func (e *ProtocolError) Error() string { return "moqt: " + e.Reason }
 
 // Sentinel errors. Each is a *ProtocolError, so errors.Is selects the kind of

@@ -26,6 +26,7 @@ const (
 	KindRequestUpdate
 )
 
+// String returns the name of the request message.
 func (k RequestKind) String() string {
 	switch k {
 	case KindSubscribe:
