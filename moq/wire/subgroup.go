@@ -70,9 +70,10 @@ const (
 type SubgroupHeader struct {
 	TrackAlias uint64
 	GroupID    uint64
-	// SubgroupID is written only in SubgroupIDExplicit mode. A reader in
-	// SubgroupIDFirstObject mode learns it from the first object
-	// (SubgroupStream sets it).
+	// SubgroupID is written only in SubgroupIDExplicit mode. In
+	// SubgroupIDFirstObject mode a writer sets it to the first object's ID
+	// (AppendObjectHeader checks) and a reader learns it from the first
+	// object (ReadObjectHeader sets it).
 	SubgroupID     uint64
 	SubgroupIDMode SubgroupIDMode
 	// PublisherPriority is not written when DefaultPriority is set.
