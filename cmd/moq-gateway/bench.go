@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -132,6 +133,9 @@ func runBench(ctx context.Context, args []string, stderr io.Writer) error {
 	log := newLogger(stderr, o.logFormat, "info")
 	res, err := runBenchmark(ctx, o, log, stderr)
 	if res != nil {
+		if o.json {
+			log.Info("result", "summary", res.line(), "bench_cpu_percent", res.BenchCPUPercent)
+		}
 		if perr := res.print(os.Stdout, o.json); perr != nil && err == nil {
 			err = perr
 		}
@@ -283,6 +287,7 @@ func measure(ctx context.Context, o *benchOptions, c *clip, gw *gatewayProc, log
 	if w.cpu0, err = gw.cpuTime(); err != nil {
 		return fail(err)
 	}
+	w.self0 = selfCPUTime()
 	end := w.start.Add(o.duration)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -306,6 +311,7 @@ func measure(ctx context.Context, o *benchOptions, c *clip, gw *gatewayProc, log
 	if w.cpu1, err = gw.cpuTime(); err != nil {
 		return fail(err)
 	}
+	w.self1 = selfCPUTime()
 	if _, w.peak, err = gw.memory(); err != nil {
 		return fail(err)
 	}
@@ -326,8 +332,11 @@ func measure(ctx context.Context, o *benchOptions, c *clip, gw *gatewayProc, log
 type window struct {
 	start, end time.Time
 	cpu0, cpu1 time.Duration
-	rss        []int64
-	peak       int64
+	// self0 and self1 are bench's own CPU time: its pushers and
+	// subscribers share the machine with the gateway.
+	self0, self1 time.Duration
+	rss          []int64
+	peak         int64
 }
 
 // levelFilter drops records below min: the moq client logs every session at
@@ -347,6 +356,15 @@ func (h levelFilter) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h levelFilter) WithGroup(name string) slog.Handler {
 	return levelFilter{h.Handler.WithGroup(name), h.min}
+}
+
+// selfCPUTime is this process's user plus system CPU time.
+func selfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // machineLoad is the 1-minute load average, reported with the figures

@@ -64,6 +64,9 @@ func cachedClip(ctx context.Context, spec clipSpec, log *slog.Logger) (string, e
 	if err := encodeClip(ctx, spec, tmp.Name()); err != nil {
 		return "", err
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return "", err
+	}
 	return path, os.Rename(tmp.Name(), path)
 }
 

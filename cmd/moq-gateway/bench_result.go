@@ -19,14 +19,17 @@ type benchResult struct {
 	N         int    `json:"n"`
 	M         int    `json:"m"`
 	// Bitrate is the -bitrate label, or the clip's own rate with -file.
-	Bitrate       string         `json:"bitrate"`
-	Clip          clipInfo       `json:"clip"`
-	WindowSeconds float64        `json:"window_s"`
-	Cores         int            `json:"cores"`
-	LoadAvg1      float64        `json:"load_avg_1m"`
-	Gateway       gatewayFigures `json:"gateway"`
-	Frames        frameFigures   `json:"frames"`
-	Latency       latencyFigures `json:"latency_ms"`
+	Bitrate       string   `json:"bitrate"`
+	Clip          clipInfo `json:"clip"`
+	WindowSeconds float64  `json:"window_s"`
+	Cores         int      `json:"cores"`
+	// BenchCPUPercent is the CPU the pushers and subscribers used (of one
+	// core), taken from the same cores as the gateway's.
+	BenchCPUPercent float64        `json:"bench_cpu_percent"`
+	LoadAvg1        float64        `json:"load_avg_1m"`
+	Gateway         gatewayFigures `json:"gateway"`
+	Frames          frameFigures   `json:"frames"`
+	Latency         latencyFigures `json:"latency_ms"`
 }
 
 type clipInfo struct {
@@ -94,6 +97,7 @@ func newBenchResult(o *benchOptions, c *clip, w *window, pushers []*pusher, subs
 		r.Bitrate = formatRate(c.bitrate())
 	}
 	r.Gateway.CPUPercent = 100 * float64(w.cpu1-w.cpu0) / float64(span)
+	r.BenchCPUPercent = 100 * float64(w.self1-w.self0) / float64(span)
 	var sum int64
 	for _, v := range w.rss {
 		sum += v
