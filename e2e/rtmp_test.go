@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,43 +130,60 @@ func TestPublisherReconnectKeepsSubscriber(t *testing.T) {
 	video, err := sess.Subscribe(ctx, moq.Namespace{"live", "cam1"}, "video", moq.SubscribeOptions{})
 	require.NoError(t, err)
 
-	var groups []uint64
-	objects := 0
-	read := func(until func() bool) {
-		for !until() {
+	// A reader records the group IDs as objects arrive.
+	var (
+		mu      sync.Mutex
+		groups  []uint64
+		objects int
+		readErr error
+	)
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
 			o, err := video.ReadObject(ctx)
-			require.NoError(t, err)
+			if err != nil {
+				mu.Lock()
+				readErr = err
+				mu.Unlock()
+				return
+			}
 			if o.Status != wire.StatusNormal {
 				continue
 			}
+			mu.Lock()
 			objects++
 			if len(groups) == 0 || groups[len(groups)-1] != o.Group {
-				if len(groups) > 0 {
-					require.Greater(t, o.Group, groups[len(groups)-1], "group IDs grow")
-				}
 				groups = append(groups, o.Group)
 			}
+			mu.Unlock()
 		}
+	}()
+	countGroups := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		require.NoError(t, readErr)
+		return len(groups)
 	}
-	exited := func(p *process) func() bool {
-		return func() bool {
-			select {
-			case err := <-p.exited:
-				p.exited <- err
-				return true
-			default:
-				return false
-			}
-		}
-	}
-	read(exited(first))
-	beforeGroups := len(groups)
-	require.Greater(t, beforeGroups, 3)
+	require.NoError(t, first.wait(t, 60*time.Second))
+	before := countGroups()
+	require.Greater(t, before, 3)
 
 	// Reconnect within the grace period; the same subscription continues.
 	time.Sleep(time.Second)
 	second := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
-	read(func() bool { return len(groups) >= beforeGroups+4 })
+	deadline := time.Now().Add(30 * time.Second)
+	for countGroups() < before+4 {
+		require.True(t, time.Now().Before(deadline), "no groups from the second publisher")
+		time.Sleep(100 * time.Millisecond)
+	}
 	require.NoError(t, second.cmd.Process.Kill())
+	cancel()
+	<-readDone
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(groups); i++ {
+		require.Greater(t, groups[i], groups[i-1], "group IDs grow across the reconnect")
+	}
 	require.Greater(t, objects, clipFrames/2)
 }

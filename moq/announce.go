@@ -135,7 +135,8 @@ func (s *Session) unannounce(b *Broadcast) {
 	if a == nil {
 		return
 	}
-	if err := s.writeControl(&wire.PublishNamespaceDone{RequestID: a.id, Namespace: wire.Namespace(a.wireNS)}); err != nil {
+	done := &wire.PublishNamespaceDone{RequestID: a.id, Namespace: wire.Namespace(a.wireNS), NamespaceForm: s.legacy16.Load()}
+	if err := s.writeControl(done); err != nil {
 		s.fail(err)
 	}
 }
@@ -202,7 +203,7 @@ func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) er
 		s.mu.Lock()
 		s.nsPrefixes[m.RequestID] = Namespace(m.Prefix)
 		s.mu.Unlock()
-		return s.writeControl(&wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID})
+		return s.writeControlAs(s.answerVersion(m.Draft14Layout), &wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID})
 	}
 	s.wg.Go(func() { s.serveNamespaceStream(m, st) })
 	return nil

@@ -50,6 +50,10 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
 	}
+	v := s.answerVersion(m.Draft14Layout)
+	refuse := func(code wire.RequestErrorCode, format string, args ...any) error {
+		return s.refuseAs(v, wire.KindFetch, m.RequestID, code, format, args...)
+	}
 	var (
 		t          *Track
 		start, end Location
@@ -58,8 +62,7 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	case wire.FetchStandalone:
 		t = s.resolveTrack(m.Namespace, m.TrackName)
 		if t == nil {
-			return s.refuse(wire.KindFetch, m.RequestID, wire.RequestDoesNotExist,
-				"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
+			return refuse(wire.RequestDoesNotExist, "no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
 		}
 		start = Location(m.Start)
 		end = Location(m.End)
@@ -72,13 +75,12 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 		sub := s.subs[m.JoiningRequestID]
 		s.mu.Unlock()
 		if sub == nil {
-			return s.refuse(wire.KindFetch, m.RequestID, wire.RequestInvalidJoiningRequestID,
-				"no subscription %d to join", m.JoiningRequestID)
+			return refuse(wire.RequestInvalidJoiningRequestID, "no subscription %d to join", m.JoiningRequestID)
 		}
 		t = sub.track
 		largest, ok := t.Largest()
 		if !ok {
-			return s.refuse(wire.KindFetch, m.RequestID, wire.RequestNoObjects, "track has no objects yet")
+			return refuse(wire.RequestNoObjects, "track has no objects yet")
 		}
 		end = Location{Group: largest.Group, Object: largest.Object + 1}
 		if m.Type == wire.FetchRelativeJoining {
@@ -90,11 +92,11 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 		return sessionErrorf(wire.SessionProtocolViolation, "fetch type %d", m.Type)
 	}
 	if !start.Less(end) {
-		return s.refuse(wire.KindFetch, m.RequestID, wire.RequestInvalidRange, "empty range")
+		return refuse(wire.RequestInvalidRange, "empty range")
 	}
 	objs, ended := t.collect(start, end)
-	if len(objs) == 0 && s.version == wire.Draft14 {
-		return s.refuse(wire.KindFetch, m.RequestID, wire.RequestNoObjects, "no cached objects in range")
+	if len(objs) == 0 && v == wire.Draft14 {
+		return refuse(wire.RequestNoObjects, "no cached objects in range")
 	}
 	last := start
 	if len(objs) > 0 {
@@ -104,7 +106,7 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 		RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
 		EndOfTrack: ended, End: wire.Location{Group: last.Group, Object: last.Object + 1},
 	}
-	if err := s.writeControl(ok); err != nil {
+	if err := s.writeControlAs(v, ok); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -118,21 +120,21 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 			delete(s.fetches, m.RequestID)
 			s.mu.Unlock()
 		}()
-		if err := s.writeFetch(ctx, m.RequestID, t.opts.Priority, objs); err != nil && ctx.Err() == nil {
+		if err := s.writeFetch(ctx, v, m.RequestID, t.opts.Priority, objs); err != nil && ctx.Err() == nil {
 			s.log.Debug("fetch stream failed", "request", m.RequestID, "err", err)
 		}
 	})
 	return nil
 }
 
-func (s *Session) writeFetch(ctx context.Context, id uint64, prio uint8, objs []fetchedObject) error {
+func (s *Session) writeFetch(ctx context.Context, v wire.Version, id uint64, prio uint8, objs []fetchedObject) error {
 	st, err := s.c.OpenUniStreamSync(ctx)
 	if err != nil {
 		return err
 	}
 	stop := context.AfterFunc(ctx, func() { st.CancelWrite(uint64(wire.ResetCancelled)) })
 	defer stop()
-	fs := wire.FetchStream{Version: s.version}
+	fs := wire.FetchStream{Version: v}
 	buf := wire.FetchHeader{RequestID: id}.Append(nil)
 	if _, err := st.Write(buf); err != nil {
 		return err

@@ -44,7 +44,11 @@ func (s *Session) acceptRequest(id uint64) error {
 }
 
 func (s *Session) refuse(kind wire.RequestKind, id uint64, code wire.RequestErrorCode, format string, args ...any) error {
-	return s.writeControl(&wire.RequestError{Kind: kind, RequestID: id, Code: code, Reason: fmt.Sprintf(format, args...)})
+	return s.refuseAs(s.version, kind, id, code, format, args...)
+}
+
+func (s *Session) refuseAs(v wire.Version, kind wire.RequestKind, id uint64, code wire.RequestErrorCode, format string, args ...any) error {
+	return s.writeControlAs(v, &wire.RequestError{Kind: kind, RequestID: id, Code: code, Reason: fmt.Sprintf(format, args...)})
 }
 
 // onSubscribe serves SUBSCRIBE (draft-14 §9.7, draft-16 §9.9): all four
@@ -153,10 +157,10 @@ func (s *Session) onRequestUpdate(m *wire.RequestUpdate) error {
 		// The update's End Group is the last group + 1; 0 keeps it open.
 		sub.r.narrow(m.Filter.EndGroup - 1)
 	}
-	if s.version == wire.Draft16 {
+	if s.version == wire.Draft16 && !m.Draft14Layout {
 		return s.writeControl(&wire.RequestOK{Kind: wire.KindRequestUpdate, RequestID: m.RequestID})
 	}
-	return nil
+	return nil // draft-14 SUBSCRIBE_UPDATE has no answer
 }
 
 // onTrackStatus answers TRACK_STATUS from the track cache (draft-14 §9.20,
@@ -165,16 +169,17 @@ func (s *Session) onTrackStatus(m *wire.TrackStatus) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
 	}
+	v := s.answerVersion(m.Draft14Layout)
 	t := s.resolveTrack(m.Namespace, m.TrackName)
 	if t == nil {
-		return s.refuse(wire.KindTrackStatus, m.RequestID, wire.RequestDoesNotExist,
+		return s.refuseAs(v, wire.KindTrackStatus, m.RequestID, wire.RequestDoesNotExist,
 			"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
 	}
 	ok := &wire.RequestOK{Kind: wire.KindTrackStatus, RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending}
 	if l, has := t.Largest(); has {
 		ok.Largest = &wire.Location{Group: l.Group, Object: l.Object}
 	}
-	return s.writeControl(ok)
+	return s.writeControlAs(v, ok)
 }
 
 // subscription serves one SUBSCRIBE: one goroutine reads the track through

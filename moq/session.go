@@ -96,6 +96,10 @@ type Session struct {
 	stats       SessionStats
 	err         error
 
+	// legacy16 marks a draft-16 peer that speaks draft-14 layouts for some
+	// messages (Eyevinn/moqtransport v0.9.0): answer those in kind.
+	legacy16 atomic.Bool
+
 	goawayURI atomic.Pointer[string]
 	goawayCh  chan struct{} // closed on the peer's GOAWAY
 	refusedCh chan struct{} // signalled when the peer refuses an announcement
@@ -312,9 +316,15 @@ func (s *Session) CloseGracefully(timeout time.Duration) {
 // writeControl writes one control message; writes from all goroutines are
 // serialised so messages never interleave.
 func (s *Session) writeControl(m wire.Message) error {
+	return s.writeControlAs(s.version, m)
+}
+
+// writeControlAs writes m in version v's layout: a draft-16 peer that sent a
+// request in the draft-14 layout gets its answer in that layout.
+func (s *Session) writeControlAs(v wire.Version, m wire.Message) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	b, err := wire.AppendControl(s.wbuf[:0], s.version, m)
+	b, err := wire.AppendControl(s.wbuf[:0], v, m)
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", m, err)
 	}
@@ -353,6 +363,9 @@ func (s *Session) readControl() {
 
 // handle dispatches one control message. An error ends the session.
 func (s *Session) handle(m wire.Message) error {
+	if legacyLayout(m) && !s.legacy16.Swap(true) {
+		s.log.Info("peer sends draft-14 layouts on draft-16; answering in kind")
+	}
 	switch m := m.(type) {
 	case *wire.Subscribe:
 		return s.onSubscribe(m)
@@ -476,3 +489,31 @@ func versionList(vs []wire.Version) string {
 }
 
 func containsVersion(vs []wire.Version, v wire.Version) bool { return slices.Contains(vs, v) }
+
+// legacyLayout reports a draft-16 message that arrived in its draft-14
+// layout (see wire's Draft14Layout).
+func legacyLayout(m wire.Message) bool {
+	switch m := m.(type) {
+	case *wire.TrackStatus:
+		return m.Draft14Layout
+	case *wire.Fetch:
+		return m.Draft14Layout
+	case *wire.RequestUpdate:
+		return m.Draft14Layout
+	case *wire.SubscribeNamespace:
+		return m.Draft14Layout
+	case *wire.PublishNamespaceDone:
+		return m.NamespaceForm
+	case *wire.PublishNamespaceCancel:
+		return m.NamespaceForm
+	}
+	return false
+}
+
+// answerVersion is the layout to answer a request in.
+func (s *Session) answerVersion(draft14Layout bool) wire.Version {
+	if draft14Layout {
+		return wire.Draft14
+	}
+	return s.version
+}
