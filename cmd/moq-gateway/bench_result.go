@@ -48,7 +48,8 @@ type gatewayFigures struct {
 	CPUPercent float64 `json:"cpu_percent"`
 	RSSAvg     int64   `json:"rss_avg_bytes"`
 	RSSMax     int64   `json:"rss_max_sampled_bytes"`
-	RSSPeak    int64   `json:"rss_peak_bytes"` // VmHWM, since the gateway started
+	// RSSPeak is VmHWM (since the gateway started) or the largest sample.
+	RSSPeak int64 `json:"rss_peak_bytes"`
 	// GroupsDropped and IngestFrames are the gateway's own counters
 	// (/status) at the window's end.
 	GroupsDropped uint64 `json:"groups_dropped"`
@@ -106,7 +107,9 @@ func newBenchResult(o *benchOptions, c *clip, w *window, pushers []*pusher, subs
 	if len(w.rss) > 0 {
 		r.Gateway.RSSAvg = sum / int64(len(w.rss))
 	}
-	r.Gateway.RSSPeak = w.peak
+	// The kernel syncs per-thread RSS counters lazily, so VmHWM can lag a
+	// sample taken a moment earlier.
+	r.Gateway.RSSPeak = max(w.peak, r.Gateway.RSSMax)
 	for _, s := range st.Streams {
 		r.Gateway.IngestFrames += s.Frames
 	}
