@@ -19,6 +19,9 @@ type conn interface {
 	// CloseWithError closes the transport with a MoQT session error code.
 	CloseWithError(code uint64, reason string) error
 	Context() context.Context
+	// CloseCause is the error that closed the transport (carrying the
+	// peer's application error code), nil while it is open.
+	CloseCause() error
 	RemoteAddr() net.Addr
 	// Transport names the transport in logs and status: "quic" or "webtransport".
 	Transport() string

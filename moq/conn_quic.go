@@ -54,8 +54,10 @@ func (q quicConn) CloseWithError(code uint64, reason string) error {
 }
 
 func (q quicConn) Context() context.Context { return q.c.Context() }
-func (q quicConn) RemoteAddr() net.Addr     { return q.c.RemoteAddr() }
-func (q quicConn) Transport() string        { return "quic" }
+
+func (q quicConn) CloseCause() error    { return context.Cause(q.c.Context()) }
+func (q quicConn) RemoteAddr() net.Addr { return q.c.RemoteAddr() }
+func (q quicConn) Transport() string    { return "quic" }
 
 type quicSendStream struct{ s *quic.SendStream }
 

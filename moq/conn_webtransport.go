@@ -2,6 +2,7 @@ package moq
 
 import (
 	"context"
+	"errors"
 	"net"
 	"time"
 
@@ -57,8 +58,28 @@ func (w wtConn) CloseWithError(code uint64, reason string) error {
 }
 
 func (w wtConn) Context() context.Context { return w.s.Context() }
-func (w wtConn) RemoteAddr() net.Addr     { return w.s.RemoteAddr() }
-func (w wtConn) Transport() string        { return "webtransport" }
+
+// CloseCause digs out the session's close error: webtransport-go cancels
+// Context without a cause, but its stream maps keep the error (a
+// *webtransport.SessionError with the peer's code).
+func (w wtConn) CloseCause() error {
+	if w.s.Context().Err() == nil {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	st, err := w.s.AcceptUniStream(ctx)
+	if err == nil {
+		st.CancelRead(0) // queued before the close: nobody reads it now
+		return context.Cause(w.s.Context())
+	}
+	if errors.Is(err, context.Canceled) {
+		return context.Cause(w.s.Context())
+	}
+	return err
+}
+func (w wtConn) RemoteAddr() net.Addr { return w.s.RemoteAddr() }
+func (w wtConn) Transport() string    { return "webtransport" }
 
 type wtSendStream struct{ s *webtransport.SendStream }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ type Server struct {
 	QUICConfig *quic.Config
 	// ShutdownTimeout bounds the graceful close of sessions (default 2 s).
 	ShutdownTimeout time.Duration
+	// Versions limits the drafts served (default draft-16 and draft-14): it
+	// selects the ALPNs offered on raw QUIC and the WebTransport protocols.
+	// A client that offers none of them fails with VERSION_NEGOTIATION_FAILED
+	// (raw QUIC: the TLS handshake finds no common ALPN).
+	Versions []wire.Version
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -83,8 +89,12 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 	if s.Origin == nil {
 		return errors.New("moq: Server.Origin is nil")
 	}
+	versions, alpns, err := s.versions()
+	if err != nil {
+		return err
+	}
 	tlsConf := s.TLSConfig.Clone()
-	tlsConf.NextProtos = []string{wire.ALPNDraft16, wire.ALPNDraft14, alpnH3}
+	tlsConf.NextProtos = append(slices.Clone(alpns), alpnH3)
 	tr := &quic.Transport{Conn: pc}
 	ln, err := tr.Listen(tlsConf, quicConfig(s.QUICConfig))
 	if err != nil {
@@ -105,7 +115,7 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 			TLSConfig: tlsConf,
 			Logger:    s.logger(),
 		},
-		ApplicationProtocols: []string{wire.ALPNDraft16, wire.ALPNDraft14},
+		ApplicationProtocols: alpns,
 		// Browsers from any page may connect: the gateway serves public
 		// media, and the certificate hash pins the server.
 		CheckOrigin: func(*http.Request) bool { return true },
@@ -117,9 +127,18 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		v := wire.Draft14
-		if ws.SessionState().ApplicationProtocol == wire.ALPNDraft16 {
-			v = wire.Draft16
+		// No WT-Protocol means a client of a draft before -15, which
+		// negotiates in SETUP (draft-16 §3.1).
+		v, ok := wire.VersionForALPN(ws.SessionState().ApplicationProtocol)
+		if !ok {
+			v = wire.Draft14
+		}
+		if !slices.Contains(versions, v) {
+			reason := fmt.Sprintf("client offered WebTransport protocols [%s], server supports %v",
+				r.Header.Get("WT-Available-Protocols"), alpns)
+			s.logger().Info("moq version negotiation failed", "remote", r.RemoteAddr, "reason", reason)
+			ws.CloseWithError(webtransport.SessionErrorCode(wire.SessionVersionNegotiationFailed), reason)
+			return
 		}
 		s.runSession(ctx, wtConn{ws}, v)
 	})
@@ -155,6 +174,23 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 	s.wg.Wait()
 	tr.Close()
 	return nil
+}
+
+// versions returns the drafts served and their ALPNs, most preferred first.
+func (s *Server) versions() ([]wire.Version, []string, error) {
+	versions := s.Versions
+	if len(versions) == 0 {
+		versions = []wire.Version{wire.Draft16, wire.Draft14}
+	}
+	alpns := make([]string, 0, len(versions))
+	for _, v := range versions {
+		a := v.ALPN()
+		if a == "" {
+			return nil, nil, fmt.Errorf("moq: Server.Versions: %v is not supported", v)
+		}
+		alpns = append(alpns, a)
+	}
+	return versions, alpns, nil
 }
 
 // runSession runs one session to its end. It recovers from panics so a bug

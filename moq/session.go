@@ -212,7 +212,9 @@ func (s *Session) run(ctx context.Context) {
 func (s *Session) start() {
 	s.log = s.log.With("version", s.version.String())
 	close(s.ready)
-	s.log.Debug("moq session established", "peer_impl", s.peerImpl)
+	if !s.isClient {
+		s.log.Info("moq session established", "peer_impl", s.peerImpl)
+	}
 	s.wg.Go(s.readControl)
 	s.wg.Go(s.acceptUniStreams)
 	s.wg.Go(s.acceptBidiStreams)
@@ -222,13 +224,13 @@ func (s *Session) start() {
 	}
 	s.wg.Go(func() {
 		<-s.c.Context().Done()
-		s.fail(transportError(s.c.Context()))
+		s.fail(transportError(s.c))
 	})
 }
 
 // transportError turns the transport's close cause into the session error.
-func transportError(ctx context.Context) error {
-	cause := context.Cause(ctx)
+func transportError(c conn) error {
+	cause := c.CloseCause()
 	code, reason, ok := appErrorCode(cause)
 	if ok {
 		return &SessionError{Code: wire.SessionErrorCode(code), Reason: reason, Remote: true}
@@ -348,7 +350,7 @@ func (s *Session) readControl() {
 				return
 			}
 			if _, _, ok := appErrorCode(err); ok {
-				s.fail(transportError(s.c.Context()))
+				s.fail(transportError(s.c))
 				return
 			}
 			s.fail(fmt.Errorf("control stream: %w", err))

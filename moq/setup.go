@@ -21,22 +21,23 @@ import (
 func (s *Session) setup(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SetupTimeout)
 	defer cancel()
-	stop := context.AfterFunc(ctx, func() {
-		if s.ctrl != nil {
-			s.ctrl.SetReadDeadline(time.Now())
-		}
-	})
-	defer stop()
 
-	var err error
+	var (
+		ctrl stream
+		err  error
+	)
 	if s.isClient {
-		s.ctrl, err = s.c.OpenStreamSync(ctx)
+		ctrl, err = s.c.OpenStreamSync(ctx)
 	} else {
-		s.ctrl, err = s.c.AcceptStream(ctx)
+		ctrl, err = s.c.AcceptStream(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("control stream: %w", setupCause(ctx, err))
+		return s.remoteCause(fmt.Errorf("control stream: %w", setupCause(ctx, err)))
 	}
+	s.ctrl = ctrl
+	// The SETUP exchange reads under the same deadline.
+	stop := context.AfterFunc(ctx, func() { ctrl.SetReadDeadline(time.Now()) })
+	defer stop()
 	s.ctrlR = bufio.NewReaderSize(s.ctrl, 4096)
 	if s.isClient {
 		err = s.clientSetup(ctx)
@@ -44,10 +45,27 @@ func (s *Session) setup(ctx context.Context) error {
 		err = s.serverSetup(ctx)
 	}
 	if err != nil {
-		return setupCause(ctx, err)
+		return s.remoteCause(setupCause(ctx, err))
 	}
 	s.ctrl.SetReadDeadline(time.Time{})
 	return nil
+}
+
+// remoteCause turns an error caused by the peer closing the transport with
+// a MoQT code (VERSION_NEGOTIATION_FAILED, say) into that *SessionError.
+func (s *Session) remoteCause(err error) error {
+	if _, ok := errors.AsType[*SessionError](err); ok {
+		return err
+	}
+	if code, reason, ok := appErrorCode(err); ok {
+		return &SessionError{Code: wire.SessionErrorCode(code), Reason: reason, Remote: true}
+	}
+	if s.c.Context().Err() != nil {
+		if se, ok := errors.AsType[*SessionError](transportError(s.c)); ok {
+			return se
+		}
+	}
+	return err
 }
 
 // setupCause prefers the timeout over the I/O error it caused.
@@ -113,9 +131,6 @@ func (s *Session) clientSetup(context.Context) error {
 	}
 	m, err := wire.ReadControl(s.ctrlR, s.version)
 	if err != nil {
-		if code, reason, ok := appErrorCode(err); ok {
-			return &SessionError{Code: wire.SessionErrorCode(code), Reason: reason, Remote: true}
-		}
 		return fmt.Errorf("read SERVER_SETUP: %w", err)
 	}
 	ss, ok := m.(*wire.ServerSetup)
