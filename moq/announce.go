@@ -106,6 +106,12 @@ func (s *Session) announce(b *Broadcast) error {
 		return nil
 	default:
 	}
+	s.mu.Lock()
+	goingAway := s.goingAway
+	s.mu.Unlock()
+	if goingAway {
+		return nil // no new requests after GOAWAY (draft-14 §9.4)
+	}
 	id, err := s.ids.allocate(s.requestLimit())
 	if err != nil {
 		return err
@@ -205,7 +211,7 @@ func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) er
 		s.mu.Unlock()
 		return s.writeControlAs(s.answerVersion(m.Draft14Layout), &wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID})
 	}
-	s.wg.Go(func() { s.serveNamespaceStream(m, st) })
+	s.goSafe(func() { s.serveNamespaceStream(m, st) })
 	return nil
 }
 
@@ -237,7 +243,7 @@ func (s *Session) serveNamespaceStream(m *wire.SubscribeNamespace, st stream) {
 		return
 	}
 	closed := make(chan struct{})
-	s.wg.Go(func() {
+	s.goSafe(func() {
 		// The subscriber ends the subscription by closing its side.
 		var b [1]byte
 		for {
@@ -292,7 +298,7 @@ func (s *Session) acceptBidiStreams() {
 			st.CancelWrite(uint64(wire.ResetCancelled))
 			continue
 		}
-		s.wg.Go(func() {
+		s.goSafe(func() {
 			m, err := wire.ReadControl(bufio.NewReader(st), s.version)
 			if err != nil {
 				st.CancelRead(uint64(wire.ResetCancelled))

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/webtransport-go"
@@ -135,15 +134,6 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 	}
 	s.start()
 	s.log.Info("moq session established", "url", redactURL(u), "peer_impl", s.peerImpl)
-	s.wg.Go(func() {
-		defer func() {
-			if p := recover(); p != nil {
-				s.log.Error("moq session panic", "panic", p, "stack", string(debug.Stack()))
-				s.fail(sessionErrorf(wire.SessionInternalError, "internal error"))
-			}
-		}()
-		<-s.ctx.Done()
-	})
 	return s, nil
 }
 

@@ -113,7 +113,7 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	s.mu.Lock()
 	s.fetches[m.RequestID] = &fetchServe{cancel: cancel}
 	s.mu.Unlock()
-	s.wg.Go(func() {
+	s.goSafe(func() {
 		defer cancel()
 		defer func() {
 			s.mu.Lock()

@@ -115,7 +115,7 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		return err
 	}
 	s.log.Debug("subscribed", "namespace", t.bc.ns.String(), "track", t.name, "request", m.RequestID, "alias", alias, "filter", uint64(m.Filter.Type))
-	s.wg.Go(sub.run)
+	s.goSafe(sub.run)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -84,7 +85,8 @@ type Session struct {
 	announces   map[string]*announcement // ours, by namespace key
 	announceIDs map[uint64]*announcement
 	nsPrefixes  map[uint64]Namespace // the peer's SUBSCRIBE_NAMESPACE prefixes
-	goingAway   bool
+	goingAway   bool // no new requests: we or the peer sent GOAWAY
+	peerGoAway  bool
 	pending     map[uint64]*pendingRequest // our requests awaiting a response
 	remote      map[uint64]*RemoteTrack    // our subscriptions, by request ID
 	aliases     map[uint64]*RemoteTrack    // our subscriptions, by track alias
@@ -137,7 +139,6 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		cfg:         cfg,
 		log:         log.With("remote", c.RemoteAddr().String(), "transport", c.Transport()),
 		ids:         newRequestIDs(isClient, cfg.RequestWindow),
-		moqRS:       cfg.MoqRSDraft14,
 		ctx:         ctx,
 		cancel:      cancel,
 		ready:       make(chan struct{}),
@@ -155,7 +156,20 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		goawayCh:    make(chan struct{}),
 		refusedCh:   make(chan struct{}, 1),
 	}
+	if cfg.MoqRSDraft14 {
+		s.setMoqRS()
+	}
+	if v == wire.Draft16 {
+		s.ids.allowReorder()
+	}
 	return s
+}
+
+// setMoqRS switches the moq-rs draft-14 quirks on (see
+// SessionConfig.MoqRSDraft14); it runs before the session's goroutines start.
+func (s *Session) setMoqRS() {
+	s.moqRS = true
+	s.ids.unlimited()
 }
 
 // Version is the negotiated MoQT version (known once the session runs).
@@ -215,14 +229,14 @@ func (s *Session) start() {
 	if !s.isClient {
 		s.log.Info("moq session established", "peer_impl", s.peerImpl)
 	}
-	s.wg.Go(s.readControl)
-	s.wg.Go(s.acceptUniStreams)
-	s.wg.Go(s.acceptBidiStreams)
-	s.wg.Go(s.readDatagrams)
+	s.goSafe(s.readControl)
+	s.goSafe(s.acceptUniStreams)
+	s.goSafe(s.acceptBidiStreams)
+	s.goSafe(s.readDatagrams)
 	if !s.cfg.NoAnnounce {
-		s.wg.Go(s.announceLoop)
+		s.goSafe(s.announceLoop)
 	}
-	s.wg.Go(func() {
+	s.goSafe(func() {
 		<-s.c.Context().Done()
 		s.fail(transportError(s.c))
 	})
@@ -415,7 +429,7 @@ func (s *Session) handle(m wire.Message) error {
 		s.onPublishDone(m)
 		return nil
 	case *wire.MaxRequestID:
-		return s.ids.setPeerMax(m.RequestID)
+		return s.ids.onMaxRequestID(m.RequestID)
 	case *wire.RequestsBlocked:
 		s.log.Debug("peer is blocked on request IDs", "max", m.MaximumRequestID)
 		s.maybeGrowRequests(true)
@@ -452,10 +466,11 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 		return sessionErrorf(wire.SessionProtocolViolation, "GOAWAY from a client with a URI")
 	}
 	s.mu.Lock()
-	if s.goingAway {
+	if s.peerGoAway {
 		s.mu.Unlock()
-		return nil
+		return sessionErrorf(wire.SessionProtocolViolation, "second GOAWAY")
 	}
+	s.peerGoAway = true
 	s.goingAway = true
 	s.mu.Unlock()
 	s.log.Info("peer sent GOAWAY", "new_uri", m.NewSessionURI)
@@ -518,4 +533,19 @@ func (s *Session) answerVersion(draft14Layout bool) wire.Version {
 		return wire.Draft14
 	}
 	return s.version
+}
+
+// goSafe runs f on a session goroutine that the session waits for. A panic
+// there (a bug a peer triggered) ends this session only, with
+// INTERNAL_ERROR, instead of the whole process.
+func (s *Session) goSafe(f func()) {
+	s.wg.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("moq session panic", "panic", p, "stack", string(debug.Stack()))
+				s.fail(sessionErrorf(wire.SessionInternalError, "internal error"))
+			}
+		}()
+		f()
+	})
 }

@@ -415,7 +415,7 @@ func (s *Session) acceptUniStreams() {
 		if err != nil {
 			return
 		}
-		s.wg.Go(func() { s.readUniStream(st) })
+		s.goSafe(func() { s.readUniStream(st) })
 	}
 }
 

@@ -82,6 +82,15 @@ func (r *Registry) newStream(path string) (*liveStream, error) {
 		log:    r.log.With("path", path),
 		tracks: make(map[string]*moq.Track),
 	}
+	pcfg := r.cfg.Packager
+	pcfg.FirstGroupID = 0
+	pcfg.Logger = s.log
+	s.pkg = packager.New(pcfg, (*output)(s))
+	// Subscribers may arrive as soon as the broadcast is announced, before
+	// this function returns (relays subscribe right after the announce):
+	// s.mu holds them off until the stream is set up.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	bc, err := r.cfg.Origin.Publish(moq.Namespace(ingest.Namespace(path)), moq.TrackProviderFunc(s.provide))
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", path, err)
@@ -93,10 +102,6 @@ func (r *Registry) newStream(path string) (*liveStream, error) {
 		bc.Close()
 		return nil, err
 	}
-	pcfg := r.cfg.Packager
-	pcfg.FirstGroupID = 0
-	pcfg.Logger = s.log
-	s.pkg = packager.New(pcfg, (*output)(s))
 	return s, nil
 }
 
