@@ -7,10 +7,17 @@ import (
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
 
-// requestIDs enforces the draft-14 §9.1 request ID rules on what the peer
-// sends and allocates ours: client IDs are even, server IDs odd, each new
-// ID is the previous + 2, and an ID at or above the advertised maximum is
-// TOO_MANY_REQUESTS.
+// maxReorderedRequests bounds the request IDs a draft-16 peer may skip and
+// use later. Draft-16 carries SUBSCRIBE_NAMESPACE on its own bidirectional
+// stream (§9.25), so a request sent there and one sent next on the control
+// stream can arrive in either order although the peer numbered them in
+// sequence.
+const maxReorderedRequests = 16
+
+// requestIDs enforces the request ID rules (draft-14 §9.1, draft-16 §9.1) on
+// what the peer sends and allocates ours: client IDs are even, server IDs
+// odd, each new ID is the previous + 2 (INVALID_REQUEST_ID otherwise), and
+// an ID at or above the maximum we advertised is TOO_MANY_REQUESTS.
 type requestIDs struct {
 	mu sync.Mutex
 
@@ -23,16 +30,24 @@ type requestIDs struct {
 	raised    chan struct{} // signalled when peerMax grows
 
 	// theirs
+	parity   uint64 // the peer's IDs modulo 2
 	expect   uint64 // next ID the peer must use
 	localMax uint64 // our limit for the peer
+	// noLimit stops enforcing localMax: a moq-rs draft-14 peer cannot be
+	// sent MAX_REQUEST_ID, so the limit could never grow.
+	noLimit bool
+	// reorder allows draft-16 peers to skip IDs and use them later
+	// (maxReorderedRequests); skipped holds those not yet used.
+	reorder bool
+	skipped map[uint64]struct{}
 }
 
 func newRequestIDs(isClient bool, localMax uint64) *requestIDs {
 	r := &requestIDs{localMax: localMax, raised: make(chan struct{}, 1), blockedAt: ^uint64(0)}
 	if isClient {
-		r.next, r.expect = 0, 1
+		r.next, r.expect, r.parity = 0, 1, 1
 	} else {
-		r.next, r.expect = 1, 0
+		r.next, r.expect, r.parity = 1, 0, 0
 	}
 	return r
 }
@@ -57,14 +72,27 @@ func (r *requestIDs) allocate(limit int) (uint64, error) {
 	return id, nil
 }
 
-// setPeerMax applies the peer's MAX_REQUEST_ID (setup parameter or
-// message), which may only grow (draft-14 §9.5).
-func (r *requestIDs) setPeerMax(m uint64) error {
+// setPeerMax applies the peer's MAX_REQUEST_ID setup parameter.
+func (r *requestIDs) setPeerMax(m uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m < r.peerMax {
-		return sessionErrorf(wire.SessionProtocolViolation, "MAX_REQUEST_ID decreased from %d to %d", r.peerMax, m)
+	r.raiseLocked(m)
+}
+
+// onMaxRequestID applies a MAX_REQUEST_ID message, whose value must grow
+// (draft-14 §9.5, draft-16 §9.5: an equal or smaller one is a
+// PROTOCOL_VIOLATION).
+func (r *requestIDs) onMaxRequestID(m uint64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if m <= r.peerMax {
+		return sessionErrorf(wire.SessionProtocolViolation, "MAX_REQUEST_ID %d does not exceed %d", m, r.peerMax)
 	}
+	r.raiseLocked(m)
+	return nil
+}
+
+func (r *requestIDs) raiseLocked(m uint64) {
 	if m > r.peerMax {
 		r.peerMax = m
 		select {
@@ -72,7 +100,6 @@ func (r *requestIDs) setPeerMax(m uint64) error {
 		default:
 		}
 	}
-	return nil
 }
 
 // markBlocked records that we are blocked at max and reports whether this
@@ -87,18 +114,57 @@ func (r *requestIDs) markBlocked(max uint64) bool {
 	return true
 }
 
-// accept checks a request ID the peer sent.
+// accept checks a request ID the peer sent: parity, the limit, then the
+// sequence.
 func (r *requestIDs) accept(id uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if id != r.expect {
-		return sessionErrorf(wire.SessionInvalidRequestID, "request ID %d, expected %d", id, r.expect)
+	if id%2 != r.parity {
+		return sessionErrorf(wire.SessionInvalidRequestID, "request ID %d has the other endpoint's parity", id)
 	}
-	if id >= r.localMax {
+	if id >= r.localMax && !r.noLimit {
 		return sessionErrorf(wire.SessionTooManyRequests, "request ID %d at or above the maximum %d", id, r.localMax)
 	}
-	r.expect += 2
+	switch {
+	case id == r.expect:
+		r.expect += 2
+	case id > r.expect && r.reorder && len(r.skipped)+int((id-r.expect)/2) <= maxReorderedRequests:
+		if r.skipped == nil {
+			r.skipped = make(map[uint64]struct{})
+		}
+		for s := r.expect; s < id; s += 2 {
+			r.skipped[s] = struct{}{}
+		}
+		r.expect = id + 2
+	default:
+		if _, ok := r.skipped[id]; ok && id < r.expect {
+			delete(r.skipped, id)
+			return nil
+		}
+		return sessionErrorf(wire.SessionInvalidRequestID, "request ID %d, expected %d", id, r.expect)
+	}
 	return nil
+}
+
+// unlimited stops enforcing our limit on the peer (see noLimit).
+func (r *requestIDs) unlimited() {
+	r.mu.Lock()
+	r.noLimit = true
+	r.mu.Unlock()
+}
+
+// allowReorder lets the peer use skipped IDs later (draft-16).
+func (r *requestIDs) allowReorder() {
+	r.mu.Lock()
+	r.reorder = true
+	r.mu.Unlock()
+}
+
+// advertised is the limit we announce in SETUP.
+func (r *requestIDs) advertised() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.localMax
 }
 
 // grow raises our limit for the peer when it has used half of it, and
@@ -106,7 +172,7 @@ func (r *requestIDs) accept(id uint64) error {
 func (r *requestIDs) grow(window uint64) uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.localMax-r.expect > window/2 {
+	if r.noLimit || r.localMax-min(r.expect, r.localMax) > window/2 {
 		return 0
 	}
 	r.localMax = r.expect + window

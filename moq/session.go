@@ -85,8 +85,9 @@ type Session struct {
 	announces   map[string]*announcement // ours, by namespace key
 	announceIDs map[uint64]*announcement
 	nsPrefixes  map[uint64]Namespace // the peer's SUBSCRIBE_NAMESPACE prefixes
-	goingAway   bool // no new requests: we or the peer sent GOAWAY
+	goingAway   bool                 // no new requests: we or the peer sent GOAWAY
 	peerGoAway  bool
+	closing     bool                       // CloseGracefully has started
 	pending     map[uint64]*pendingRequest // our requests awaiting a response
 	remote      map[uint64]*RemoteTrack    // our subscriptions, by request ID
 	aliases     map[uint64]*RemoteTrack    // our subscriptions, by track alias
@@ -304,12 +305,23 @@ func (s *Session) CloseGracefully(timeout time.Duration) {
 	}
 	deadline := time.Now().Add(timeout)
 	s.mu.Lock()
-	s.goingAway = true
+	first := !s.closing
+	s.closing, s.goingAway = true, true
 	subs := make([]*subscription, 0, len(s.subs))
 	for _, sub := range s.subs {
 		subs = append(subs, sub)
 	}
 	s.mu.Unlock()
+	if !first {
+		// Another caller is closing: wait for it.
+		select {
+		case <-s.ctx.Done():
+		case <-time.After(time.Until(deadline)):
+			s.Close()
+		}
+		s.wg.Wait()
+		return
+	}
 	if !s.isClient && !s.moqRS {
 		if err := s.writeControl(&wire.GoAway{}); err != nil {
 			s.log.Debug("cannot send GOAWAY", "err", err)

@@ -75,16 +75,26 @@ var transports = []struct {
 
 func dialTest(t *testing.T, url string, v wire.Version) *Session {
 	t.Helper()
+	s := dialTestWith(t, url, DialOptions{Versions: []wire.Version{v}})
+	require.Equal(t, v, s.Version())
+	return s
+}
+
+// dialTestWith dials url with opts (test TLS and logger filled in) and
+// closes the session when the test ends.
+func dialTestWith(t testing.TB, url string, opts DialOptions) *Session {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := Dial(ctx, url, DialOptions{
-		Versions:  []wire.Version{v},
-		TLSConfig: insecureTLS(),
-		Logger:    testLogger(),
-	})
+	if opts.TLSConfig == nil {
+		opts.TLSConfig = insecureTLS()
+	}
+	if opts.Logger == nil {
+		opts.Logger = testLogger()
+	}
+	s, err := Dial(ctx, url, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	require.Equal(t, v, s.Version())
 	return s
 }
 

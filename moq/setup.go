@@ -78,7 +78,7 @@ func setupCause(ctx context.Context, err error) error {
 
 func (s *Session) localSetupParams() wire.SetupParams {
 	p := wire.SetupParams{
-		MaxRequestID:   s.ids.localMax,
+		MaxRequestID:   s.ids.advertised(),
 		Implementation: s.cfg.Implementation,
 	}
 	if len(s.cfg.AuthorizationToken) > 0 && s.isClient {
@@ -108,11 +108,9 @@ func (s *Session) serverSetup(context.Context) error {
 	}
 	s.peerImpl = cs.Params.Implementation
 	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
-		s.moqRS = true
+		s.setMoqRS()
 	}
-	if err := s.ids.setPeerMax(cs.Params.MaxRequestID); err != nil {
-		return err
-	}
+	s.ids.setPeerMax(cs.Params.MaxRequestID)
 	return s.writeControl(&wire.ServerSetup{SelectedVersion: s.version, Params: s.localSetupParams()})
 }
 
@@ -143,9 +141,10 @@ func (s *Session) clientSetup(context.Context) error {
 	}
 	s.peerImpl = ss.Params.Implementation
 	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
-		s.moqRS = true
+		s.setMoqRS()
 	}
-	return s.ids.setPeerMax(ss.Params.MaxRequestID)
+	s.ids.setPeerMax(ss.Params.MaxRequestID)
+	return nil
 }
 
 // tokenValue wraps a token as an AUTHORIZATION_TOKEN of alias type
