@@ -28,7 +28,7 @@ bench-smoke: ## every benchmark once, to keep them compiling and running
 
 lint: ## go vet, golangci-lint (pinned in tools/go.mod), go mod tidy check
 	$(GO) vet $(PKGS)
-	$(LINT) run $(PKGS)
+	$(LINT) run --build-tags e2e $(PKGS)
 	$(GO) mod tidy -diff
 
 fmt: ## format with the linter's formatters

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -176,4 +175,3 @@ func TestRTMPToEyevinnWebTransport(t *testing.T) {
 	}
 }
 
-var _ = errors.New

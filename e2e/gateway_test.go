@@ -4,9 +4,7 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -222,5 +220,3 @@ func sub(t *testing.T, args ...string) (*process, string) {
 	return startProcess(t, gatewayBin, append([]string{"sub", "-out", dir, "-insecure"}, args...)...), dir
 }
 
-var _ = context.Background
-var _ = fmt.Sprint

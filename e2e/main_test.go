@@ -24,8 +24,6 @@ const (
 	clipFPS     = 30
 	clipGOP     = 30
 	clipFrames  = clipSeconds * clipFPS
-	// clipAudioFrames is the AAC frame count of the clip (1024 samples).
-	clipAudioFrames = clipSeconds * 48000 / 1024
 )
 
 func TestMain(m *testing.M) {
