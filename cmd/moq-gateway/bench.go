@@ -35,15 +35,17 @@ type benchOptions struct {
 	draft            string
 	versions         []wire.Version
 	json             bool
-	cpuProfile       string
-	logFormat        string
+	profiles         gatewayProfiles
+	// child is set in bench's hidden gateway mode (see runProfiledGateway).
+	child     *gatewayProfiles
+	logFormat string
 
 	// gateway builds the gateway's command; nil runs this executable.
 	// Tests, whose executable is the test binary, replace it.
 	gateway gatewayCommand
 }
 
-func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, string, error) {
+func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	o := &benchOptions{}
 	fs := flag.NewFlagSet("moq-gateway bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -57,9 +59,12 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, string, er
 	fs.StringVar(&o.transport, "transport", "quic", "subscriber transport: quic or webtransport")
 	fs.StringVar(&o.draft, "draft", "auto", "MoQT draft: auto, 14 or 16")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write the gateway's CPU profile to this file (go tool pprof)")
+	fs.StringVar(&o.profiles.cpu, "cpuprofile", "", "write the gateway's CPU profile to this file (go tool pprof)")
+	fs.StringVar(&o.profiles.mem, "memprofile", "", "write the gateway's heap profile to this file when the window ends")
 	fs.StringVar(&o.logFormat, "log-format", "text", "bench's log format: text or json")
-	profileChild := fs.String("gateway-cpuprofile", "", "internal: run the gateway under a CPU profile (used by -cpuprofile)")
+	var child gatewayProfiles
+	fs.StringVar(&child.cpu, "gateway-cpuprofile", "", "internal: run the gateway under a CPU profile (used by -cpuprofile)")
+	fs.StringVar(&child.mem, "gateway-memprofile", "", "internal: run the gateway and write a heap profile at SIGTERM (used by -memprofile)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: moq-gateway bench [flags]\n\n"+
 			"Starts the gateway as a child process on loopback, pushes -n streams of a looped clip in real\n"+
@@ -68,13 +73,14 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, string, er
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, "", usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if *profileChild != "" {
-		return nil, *profileChild, nil
+	if child != (gatewayProfiles{}) {
+		o.child = &child
+		return o, nil
 	}
 	var errs []error
 	if o.n < 1 || o.n > 1000 {
@@ -101,9 +107,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, string, er
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, "", usageError{err}
+		return nil, usageError{err}
 	}
-	return o, "", nil
+	return o, nil
 }
 
 // parseBitrate reads "4M", "800k" or "4000000" as bits per second.
@@ -123,12 +129,12 @@ func parseBitrate(s string) (int64, error) {
 }
 
 func runBench(ctx context.Context, args []string, stderr io.Writer) error {
-	o, profile, err := parseBenchFlags(args, stderr)
+	o, err := parseBenchFlags(args, stderr)
 	if err != nil {
 		return err
 	}
-	if profile != "" {
-		return runProfiledGateway(ctx, profile, stderr)
+	if o.child != nil {
+		return runProfiledGateway(ctx, *o.child, stderr)
 	}
 	log := newLogger(stderr, o.logFormat, "info")
 	res, err := runBenchmark(ctx, o, log, stderr)
@@ -172,8 +178,10 @@ func runBenchmark(ctx context.Context, o *benchOptions, log *slog.Logger, stderr
 	if stopErr != nil {
 		return res, stopErr
 	}
-	if o.cpuProfile != "" {
-		log.Info("gateway CPU profile written", "path", o.cpuProfile, "view", "go tool pprof -top "+o.cpuProfile)
+	for _, p := range []string{o.profiles.cpu, o.profiles.mem} {
+		if p != "" {
+			log.Info("gateway profile written", "path", p, "view", "go tool pprof -top "+p)
+		}
 	}
 	return res, nil
 }
@@ -288,7 +296,8 @@ func measure(ctx context.Context, o *benchOptions, c *clip, gw *gatewayProc, log
 		return fail(err)
 	}
 	w.self0 = selfCPUTime()
-	end := w.start.Add(o.duration)
+	end := time.NewTimer(o.duration)
+	defer end.Stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for sampling := true; sampling; {
@@ -299,8 +308,7 @@ func measure(ctx context.Context, o *benchOptions, c *clip, gw *gatewayProc, log
 		w.rss = append(w.rss, rss)
 		select {
 		case <-tick.C:
-			sampling = time.Now().Before(end)
-		case <-time.After(time.Until(end)):
+		case <-end.C:
 			sampling = false
 		case <-egCtx.Done():
 			return fail(nil)

@@ -50,21 +50,33 @@ type gatewayProc struct {
 	err    error // the exit status, once exited is closed
 }
 
-// gatewayCommand builds the child's command line. The default runs this
-// executable in serve mode; with a CPU profile it runs bench's hidden
-// gateway mode, which is serve wrapped in pprof (the gateway itself serves
-// no pprof).
-type gatewayCommand func(cpuProfile string) (*exec.Cmd, error)
+// gatewayProfiles are the profiles the gateway child writes.
+type gatewayProfiles struct {
+	cpu, mem string
+}
 
-func selfGatewayCommand(cpuProfile string) (*exec.Cmd, error) {
+// gatewayCommand builds the child's command line. The default runs this
+// executable in serve mode; with profiles it runs bench's hidden gateway
+// mode, which is serve wrapped in pprof (the gateway itself serves no
+// pprof).
+type gatewayCommand func(gatewayProfiles) (*exec.Cmd, error)
+
+func selfGatewayCommand(p gatewayProfiles) (*exec.Cmd, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	if cpuProfile != "" {
-		return exec.Command(exe, "bench", "-gateway-cpuprofile", cpuProfile), nil
+	if p == (gatewayProfiles{}) {
+		return exec.Command(exe), nil
 	}
-	return exec.Command(exe), nil
+	args := []string{"bench"}
+	if p.cpu != "" {
+		args = append(args, "-gateway-cpuprofile", p.cpu)
+	}
+	if p.mem != "" {
+		args = append(args, "-gateway-memprofile", p.mem)
+	}
+	return exec.Command(exe, args...), nil
 }
 
 // startGateway starts the child with loopback listeners on free ports (only
@@ -90,7 +102,7 @@ func startGateway(ctx context.Context, o *benchOptions, stderr io.Writer) (*gate
 	if build == nil {
 		build = selfGatewayCommand
 	}
-	cmd, err := build(o.cpuProfile)
+	cmd, err := build(o.profiles)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
@@ -334,9 +346,26 @@ func (l *logTail) tail() string {
 
 // runProfiledGateway is bench's hidden gateway mode: serve, configured from
 // the MOQGW_* environment like the default child, under a CPU profile
-// written to path when the gateway stops.
-func runProfiledGateway(ctx context.Context, path string, stderr io.Writer) error {
-	f, err := os.Create(path)
+// written when the gateway stops, and with a heap profile written when
+// SIGTERM arrives, which bench sends right after the window (so the heap
+// is the steady state's, not the shutdown's).
+func runProfiledGateway(ctx context.Context, p gatewayProfiles, stderr io.Writer) error {
+	if p.mem != "" {
+		heapErr := make(chan error, 1)
+		stop := context.AfterFunc(ctx, func() { heapErr <- writeHeapProfile(p.mem) })
+		defer func() {
+			if stop() {
+				return // the gateway ended by itself: no SIGTERM, no profile
+			}
+			if err := <-heapErr; err != nil {
+				fmt.Fprintln(stderr, "moq-gateway: heap profile:", err)
+			}
+		}()
+	}
+	if p.cpu == "" {
+		return runServe(ctx, nil, os.Environ(), stderr)
+	}
+	f, err := os.Create(p.cpu)
 	if err != nil {
 		return err
 	}
@@ -347,4 +376,13 @@ func runProfiledGateway(ctx context.Context, path string, stderr io.Writer) erro
 	err = runServe(ctx, nil, os.Environ(), stderr)
 	pprof.StopCPUProfile()
 	return err
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }

@@ -47,9 +47,9 @@ func (p *pusher) count(f *clipFrame) {
 }
 
 // replay calls write for every frame of the looped clip at its DTS on the
-// wall clock, until ctx ends. Between frames it calls idle, when set, no
-// later than idleEvery after the previous call (the SRT pacer).
-func (p *pusher) replay(ctx context.Context, write func(f *clipFrame, dts, pts time.Duration) error, idle func(time.Time) error, idleEvery time.Duration) error {
+// wall clock, until ctx ends. Between frames it calls idle, when set, and
+// again idleEvery later while idle reports more pending (the SRT pacer).
+func (p *pusher) replay(ctx context.Context, write func(f *clipFrame, dts, pts time.Duration) error, idle func(time.Time) (bool, error), idleEvery time.Duration) error {
 	start := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -61,8 +61,10 @@ func (p *pusher) replay(ctx context.Context, write func(f *clipFrame, dts, pts t
 			due := start.Add(dts)
 			for {
 				now := time.Now()
+				pending := false
 				if idle != nil {
-					if err := idle(now); err != nil {
+					var err error
+					if pending, err = idle(now); err != nil {
 						return err
 					}
 				}
@@ -70,7 +72,7 @@ func (p *pusher) replay(ctx context.Context, write func(f *clipFrame, dts, pts t
 				if wait <= 0 {
 					break
 				}
-				if idle != nil {
+				if pending {
 					wait = min(wait, idleEvery)
 				}
 				timer.Reset(wait)
@@ -172,8 +174,9 @@ func (t *tsPacer) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// send writes what the bucket allows, whole TS packets only.
-func (t *tsPacer) send(now time.Time) error {
+// send writes what the bucket allows, whole TS packets only, and reports
+// whether data is left.
+func (t *tsPacer) send(now time.Time) (bool, error) {
 	t.tokens = min(t.tokens+now.Sub(t.last).Seconds()*t.rate, t.burst)
 	t.last = now
 	for t.tokens > 0 {
@@ -183,15 +186,16 @@ func (t *tsPacer) send(now time.Time) error {
 			break
 		}
 		if _, err := t.conn.Write(t.pending[t.off : t.off+n]); err != nil {
-			return err
+			return false, err
 		}
 		t.off += n
 		t.tokens -= float64(n)
 	}
 	if t.off == len(t.pending) {
 		t.pending, t.off = t.pending[:0], 0
+		return false, nil
 	}
-	return nil
+	return true, nil
 }
 
 // runSRT publishes MPEG-TS over SRT with stream ID publish:bench/sN
