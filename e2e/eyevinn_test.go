@@ -174,4 +174,3 @@ func TestRTMPToEyevinnWebTransport(t *testing.T) {
 		})
 	}
 }
-

@@ -219,4 +219,3 @@ func sub(t *testing.T, args ...string) (*process, string) {
 	dir := t.TempDir()
 	return startProcess(t, gatewayBin, append([]string{"sub", "-out", dir, "-insecure"}, args...)...), dir
 }
-
