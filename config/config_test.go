@@ -84,3 +84,12 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	}
 	require.Len(t, strings.Split(err.Error(), "\n"), 9)
 }
+
+// TestExampleConfig keeps deploy/gateway.yaml, which the README points to,
+// loadable and valid.
+func TestExampleConfig(t *testing.T) {
+	c, err := Load("../deploy/gateway.yaml", nil)
+	require.NoError(t, err)
+	require.NoError(t, c.Validate())
+	require.Len(t, c.Streams, 2)
+}
