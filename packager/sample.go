@@ -182,6 +182,27 @@ func putSample(b []byte, codec ingest.Codec, au [][]byte, cfg *decoderConfig) {
 	}
 }
 
+// lastPiece returns the last NAL unit (H.264, H.265) or element (audio)
+// that goes into the sample, and its index; nil when the access unit has
+// none or its sample is not a plain concatenation (AV1 OBUs get rewritten).
+func lastPiece(codec ingest.Codec, au [][]byte, cfg *decoderConfig) (int, []byte) {
+	switch codec {
+	case ingest.CodecH264, ingest.CodecH265:
+		for i := len(au) - 1; i >= 0; i-- {
+			if keepNAL(codec, au[i], cfg) {
+				return i, au[i]
+			}
+		}
+	case ingest.CodecAAC, ingest.CodecOpus:
+		for i := len(au) - 1; i >= 0; i-- {
+			if len(au[i]) > 0 {
+				return i, au[i]
+			}
+		}
+	}
+	return 0, nil
+}
+
 // obuHasSizeField is the obu_has_size_field bit of an OBU header: ISOBMFF
 // samples carry OBUs in the low overhead format, each with its size.
 const obuHasSizeField = 0x02

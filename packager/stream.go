@@ -93,13 +93,23 @@ type Stream struct {
 	resume       *big.Rat // media time (s) that origin maps to
 	closed       bool
 
+	scratch []byte // chunk headers are built here, see chunk
+
 	view  atomic.Pointer[view]
 	stats counters
 }
 
+// scratchLen bounds what a chunk may hold before its last NAL unit to be
+// built in scratch: the boxes and SEI or slice NAL units in front.
+const scratchLen = 4 << 10
+
 // New returns a Stream that writes to out.
 func New(cfg Config, out Output) *Stream {
-	s := &Stream{cfg: cfg, out: out, log: cfg.Logger, now: cfg.Now, tracks: map[string]*track{}}
+	s := &Stream{
+		cfg: cfg, out: out, log: cfg.Logger, now: cfg.Now,
+		tracks:  map[string]*track{},
+		scratch: make([]byte, scratchLen),
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -425,7 +435,6 @@ func (s *Stream) chunk(t *track, f *ingest.Frame, size int, dts int64, dur uint3
 	prft := s.cfg.ProducerReferenceTime
 	decodeTime := uint64(dts)
 	hl := chunkHeaderLen(decodeTime, prft)
-	b := make([]byte, hl+size)
 	t.seq++
 	cs := chunkSample{seq: t.seq, decodeTime: decodeTime, dur: dur, size: uint32(size), flags: flags, cto: cto}
 	if prft {
@@ -435,9 +444,27 @@ func (s *Stream) chunk(t *track, f *ingest.Frame, size int, dts int64, dur uint3
 		}
 		cs.prft = ntpTime(rt)
 	}
-	putChunkHeader(b, &cs)
-	putSample(b[hl:], t.src.Codec, f.AU, t.cfg)
-	return b, durOffset(decodeTime, prft)
+	codec := t.src.Codec
+	var b []byte
+	if li, tail := lastPiece(codec, f.AU, t.cfg); tail != nil && hl+size-len(tail) <= len(s.scratch) {
+		// Everything before the last NAL unit (or audio element) goes into
+		// scratch, then append copies it and the tail into a new slice of
+		// exactly the right size without zeroing it first, which make
+		// would do: that saves a pass over a 20 KB frame.
+		head := s.scratch[:hl+size-len(tail)]
+		putChunkHeader(head, &cs)
+		putSample(head[hl:], codec, f.AU[:li], t.cfg)
+		if codec != ingest.CodecAAC && codec != ingest.CodecOpus {
+			binary.BigEndian.PutUint32(head[len(head)-4:], uint32(len(tail)))
+		}
+		b = head[:len(head):len(head)] // full: append must allocate
+		b = append(b, tail...)
+	} else {
+		b = make([]byte, hl+size)
+		putChunkHeader(b, &cs)
+		putSample(b[hl:], codec, f.AU, t.cfg)
+	}
+	return b[:len(b):len(b)], durOffset(decodeTime, prft)
 }
 
 // flushHeld delivers a track's held video chunk; delta, when not 0, is its
