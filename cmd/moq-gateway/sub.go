@@ -30,6 +30,7 @@ type subOptions struct {
 	insecure  bool
 	logFormat string
 	wait      time.Duration
+	stdout    string
 }
 
 func runSub(ctx context.Context, args []string, stderr io.Writer) error {
@@ -44,12 +45,13 @@ func runSub(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (self-signed gateways)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "wait this long for the server to announce the namespace (0: subscribe at once)")
+	fs.StringVar(&o.stdout, "stdout", "", "write this track (e.g. video) as fragmented MP4 to standard output instead of a file, for ffplay -")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.url == "" || o.namespace == "" || o.out == "" {
+	if o.url == "" || o.namespace == "" || (o.out == "" && o.stdout == "") {
 		fs.Usage()
-		return usageError{errors.New("sub needs -url, -namespace and -out")}
+		return usageError{errors.New("sub needs -url, -namespace and -out (or -stdout TRACK)")}
 	}
 	versions := relayVersions(o.draft)
 	if o.draft != "auto" && versions == nil {
@@ -84,8 +86,10 @@ func (r *subResult) log(log *slog.Logger) {
 }
 
 func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version, log *slog.Logger) (*subResult, error) {
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return nil, err
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	var tlsConf *tls.Config
 	if o.insecure {
@@ -135,12 +139,14 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 			firstErr = err
 			break
 		}
-		if err := os.WriteFile(filepath.Join(o.out, "catalog.json"), obj.Payload, 0o644); err != nil {
-			return res, err
+		if o.out != "" {
+			if err := os.WriteFile(filepath.Join(o.out, "catalog.json"), obj.Payload, 0o644); err != nil {
+				return res, err
+			}
 		}
 		for i := range c.Tracks {
 			ct := &c.Tracks[i]
-			if ct.Packaging != packager.PackagingCMAF {
+			if ct.Packaging != packager.PackagingCMAF || (o.out == "" && ct.Name != o.stdout) {
 				continue
 			}
 			init, err := c.Init(ct)
@@ -152,6 +158,9 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 				continue
 			}
 			tf := &trackFile{name: ct.Name, dir: o.out, log: log}
+			if ct.Name == o.stdout {
+				tf.stdout = os.Stdout
+			}
 			tf.setInit(ct.InitRef, init)
 			files[ct.Name] = tf
 			res.tracks = append(res.tracks, tf)
@@ -192,7 +201,8 @@ type trackFile struct {
 	log  *slog.Logger
 
 	mu         sync.Mutex
-	f          *os.File
+	stdout     io.Writer // set: write here instead of files
+	f          io.WriteCloser
 	initRef    string
 	init       []byte
 	files      int
@@ -222,11 +232,21 @@ func (t *trackFile) setInit(ref string, init []byte) {
 	}
 }
 
+// nopCloser keeps standard output open when a track file "closes".
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
 func (t *trackFile) ensureFile() error {
 	if t.f != nil {
 		return nil
 	}
 	t.files++
+	if t.stdout != nil {
+		t.f = nopCloser{t.stdout}
+		_, err := t.f.Write(t.init)
+		return err
+	}
 	name := t.name + ".mp4"
 	if t.files > 1 {
 		name = fmt.Sprintf("%s.%d.mp4", t.name, t.files)
