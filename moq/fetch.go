@@ -45,7 +45,11 @@ func (t *Track) collect(start, end Location) ([]fetchedObject, bool) {
 
 // onFetch serves FETCH (draft-14 §9.16, draft-16 §9.16) from the track
 // cache: standalone fetches of a range, and joining fetches relative to or
-// absolute from a subscription's largest location.
+// absolute from a Largest Object subscription. A joining fetch ends where
+// its subscription starts, so the two are contiguous and do not overlap:
+// at the largest location the subscription reported (draft-16 §9.16.2.1)
+// or, with this package's default Largest Object start, at the first object
+// of that location's group.
 func (s *Session) onFetch(m *wire.Fetch) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
@@ -56,7 +60,8 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	}
 	var (
 		t          *Track
-		start, end Location
+		start, end Location // end is exclusive
+		okEnd      Location // FETCH_OK's End Location
 	)
 	switch m.Type {
 	case wire.FetchStandalone:
@@ -64,11 +69,23 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 		if t == nil {
 			return refuse(wire.RequestDoesNotExist, "no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
 		}
-		start = Location(m.Start)
-		end = Location(m.End)
+		start, end, okEnd = Location(m.Start), Location(m.End), Location(m.End)
 		if end.Object == 0 {
 			// Object 0 asks for the whole End.Group (draft-14 §9.16.1).
 			end = Location{Group: end.Group + 1}
+		}
+		if !start.Less(end) {
+			return refuse(wire.RequestInvalidRange, "end before start")
+		}
+		largest, has := t.Largest()
+		if !has {
+			return refuse(wire.RequestInvalidRange, "the track has no objects yet")
+		}
+		if largest.Less(start) {
+			return refuse(wire.RequestInvalidRange, "start %v is after the largest location %v", start, largest)
+		}
+		if past := (Location{Group: largest.Group, Object: largest.Object + 1}); past.Less(end) {
+			okEnd = past // the range reaches beyond what was published
 		}
 	case wire.FetchRelativeJoining, wire.FetchAbsoluteJoining:
 		s.mu.Lock()
@@ -77,34 +94,39 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 		if sub == nil {
 			return refuse(wire.RequestInvalidJoiningRequestID, "no subscription %d to join", m.JoiningRequestID)
 		}
-		t = sub.track
-		largest, ok := t.Largest()
-		if !ok {
-			return refuse(wire.RequestNoObjects, "track has no objects yet")
+		if !sub.joinable {
+			return sessionErrorf(wire.SessionProtocolViolation, "joining FETCH of subscription %d, which has no Largest Object filter", m.JoiningRequestID)
 		}
-		end = Location{Group: largest.Group, Object: largest.Object + 1}
+		if !sub.r.hasLargest {
+			return refuse(wire.RequestInvalidRange, "the track had no objects when subscription %d started", m.JoiningRequestID)
+		}
+		t, end = sub.track, sub.joinEnd
+		largest := sub.r.largest
 		if m.Type == wire.FetchRelativeJoining {
 			start.Group = largest.Group - min(m.JoiningStart, largest.Group)
 		} else {
 			start.Group = m.JoiningStart
 		}
+		if end.Less(start) {
+			return refuse(wire.RequestInvalidRange, "joining start %d is after the subscription's start", m.JoiningStart)
+		}
+		okEnd = end
+		if end.Object == 0 && start.Less(end) {
+			okEnd = Location{Group: end.Group - 1} // all of the group before
+		}
 	default:
 		return sessionErrorf(wire.SessionProtocolViolation, "fetch type %d", m.Type)
 	}
-	if !start.Less(end) {
-		return refuse(wire.RequestInvalidRange, "empty range")
-	}
 	objs, ended := t.collect(start, end)
-	if len(objs) == 0 && v == wire.Draft14 {
-		return refuse(wire.RequestNoObjects, "no cached objects in range")
-	}
-	last := start
-	if len(objs) > 0 {
-		last = objs[len(objs)-1].loc
+	if len(objs) == 0 {
+		if v == wire.Draft14 {
+			return refuse(wire.RequestNoObjects, "no cached objects in range")
+		}
+		okEnd = start // draft-16: FETCH_OK and an empty stream
 	}
 	ok := &wire.FetchOK{
 		RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
-		EndOfTrack: ended, End: wire.Location{Group: last.Group, Object: last.Object + 1},
+		EndOfTrack: ended, End: wire.Location(okEnd),
 	}
 	if err := s.writeControlAs(v, ok); err != nil {
 		return err
@@ -119,6 +141,7 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 			s.mu.Lock()
 			delete(s.fetches, m.RequestID)
 			s.mu.Unlock()
+			s.poke()
 		}()
 		if err := s.writeFetch(ctx, v, m.RequestID, t.opts.Priority, objs); err != nil && ctx.Err() == nil {
 			s.log.Debug("fetch stream failed", "request", m.RequestID, "err", err)
@@ -166,17 +189,20 @@ func (s *Session) onFetchCancel(m *wire.FetchCancel) {
 	}
 }
 
-// FetchRequest describes a FETCH.
+// FetchRequest describes a FETCH: a standalone one names a track and a
+// range, a joining one names a subscription of this session.
 type FetchRequest struct {
-	// Standalone: Namespace, Name and the range [Start, End] (inclusive of
-	// End's object; End.Object 0 ... use EndObject).
+	// Namespace and Name name the track of a standalone fetch.
 	Namespace Namespace
 	Name      string
-	Start     Location
-	// End is the first location after the range.
+	// Start is the first location of a standalone fetch.
+	Start Location
+	// End is the location after the last one wanted; End.Object 0 asks for
+	// all of End.Group (draft-14 §9.16.1).
 	End Location
-	// Joining: the subscription and how many groups before its largest
-	// location to start (JoiningAbsolute: a group ID instead).
+	// Joining is the subscription a joining fetch completes: the objects
+	// before the ones it delivers, from JoiningStart groups before its
+	// largest location (or from group JoiningStart with JoiningAbsolute).
 	Joining         *RemoteTrack
 	JoiningStart    uint64
 	JoiningAbsolute bool
@@ -288,6 +314,7 @@ func (s *Session) readFetchStream(st receiveStream, br *bufio.Reader) {
 		delete(s.fetchesOut, h.RequestID)
 		s.mu.Unlock()
 		close(f.end)
+		s.poke()
 	}()
 	fs := wire.FetchStream{Version: s.version}
 	for {

@@ -87,6 +87,12 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 			return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInvalidRange,
 				"end group %d before start group %d", end, loc.Group)
 		}
+		if !t.rangeAvailable(loc, end) {
+			return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInvalidRange,
+				"groups %d to %d have been published and are no longer cached", loc.Group, end)
+		}
+	default:
+		return sessionErrorf(wire.SessionProtocolViolation, "filter type %d", m.Filter.Type)
 	}
 	r := t.newReader(mode, loc, end, hasEnd)
 	if r == nil {
@@ -100,14 +106,16 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		s: s, id: m.RequestID, alias: alias, track: t, r: r,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		datagram: t.opts.Delivery == DeliveryDatagram,
+		joinable: m.Filter.Type == wire.FilterLargestObject || m.Filter.Type == wire.FilterNone,
+		joinEnd:  r.start,
 	}
 	sub.forward.Store(m.Forward)
 	s.subs[m.RequestID] = sub
 	s.mu.Unlock()
 
 	ok := &wire.SubscribeOK{RequestID: m.RequestID, TrackAlias: alias, GroupOrder: wire.GroupOrderAscending}
-	if l, has := t.Largest(); has {
-		ok.Largest = &wire.Location{Group: l.Group, Object: l.Object}
+	if r.hasLargest {
+		ok.Largest = &wire.Location{Group: r.largest.Group, Object: r.largest.Object}
 	}
 	if err := s.writeControl(ok); err != nil {
 		r.close()
@@ -132,35 +140,59 @@ func (s *Session) onUnsubscribe(m *wire.Unsubscribe) error {
 	return nil
 }
 
-// onRequestUpdate narrows a subscription (SUBSCRIBE_UPDATE, draft-14
-// §9.10; REQUEST_UPDATE, draft-16 §9.11): a later end group, forward and
-// priority. Widening is not allowed; a start before the current one is
-// ignored as the draft says.
+// onRequestUpdate changes a subscription: SUBSCRIBE_UPDATE (draft-14
+// §9.10) may only narrow it (a later start, an earlier end group: anything
+// else is a PROTOCOL_VIOLATION) and has no answer; REQUEST_UPDATE
+// (draft-16 §9.11) may also move the end group later and is answered with
+// REQUEST_OK carrying the largest location. Objects already sent are not
+// sent again: an earlier start is a matter for FETCH. Forward applies at
+// once; the subscriber priority is recorded nowhere (see doc.go).
 func (s *Session) onRequestUpdate(m *wire.RequestUpdate) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
 	}
+	if !s.ids.used(m.ExistingRequestID) {
+		return sessionErrorf(wire.SessionProtocolViolation, "update of request %d, which the peer never made", m.ExistingRequestID)
+	}
+	d14 := s.version == wire.Draft14 || m.Draft14Layout
 	s.mu.Lock()
 	sub := s.subs[m.ExistingRequestID]
 	s.mu.Unlock()
 	if sub == nil {
-		if s.version == wire.Draft16 {
-			return s.refuse(wire.KindRequestUpdate, m.RequestID, wire.RequestDoesNotExist,
-				"no subscription %d", m.ExistingRequestID)
+		if d14 {
+			return nil // the subscription has just ended (or was a FETCH)
 		}
-		return nil // the subscription may have just ended
+		return s.refuse(wire.KindRequestUpdate, m.RequestID, wire.RequestDoesNotExist,
+			"no subscription %d", m.ExistingRequestID)
+	}
+	if f := m.Filter; f != nil {
+		start, end, hasEnd := sub.r.bounds()
+		newEnd, newHasEnd := f.EndGroup, f.Type == wire.FilterAbsoluteRange
+		if newHasEnd && newEnd < f.Start.Group {
+			return sessionErrorf(wire.SessionProtocolViolation, "update end group %d before its start group %d", newEnd, f.Start.Group)
+		}
+		if d14 {
+			widens := Location(f.Start).Less(start) || (hasEnd && (!newHasEnd || newEnd > end))
+			if widens {
+				return sessionErrorf(wire.SessionProtocolViolation, "SUBSCRIBE_UPDATE widens subscription %d", m.ExistingRequestID)
+			}
+		}
+		sub.r.setStart(Location(f.Start))
+		if newHasEnd != hasEnd || newEnd != end {
+			sub.r.setEnd(newEnd, newHasEnd)
+		}
 	}
 	if m.Forward != nil {
 		sub.forward.Store(*m.Forward)
 	}
-	if m.Filter != nil && m.Filter.EndGroup != 0 {
-		// The update's End Group is the last group + 1; 0 keeps it open.
-		sub.r.narrow(m.Filter.EndGroup - 1)
+	if d14 {
+		return nil // draft-14 SUBSCRIBE_UPDATE has no answer
 	}
-	if s.version == wire.Draft16 && !m.Draft14Layout {
-		return s.writeControl(&wire.RequestOK{Kind: wire.KindRequestUpdate, RequestID: m.RequestID})
+	ok := &wire.RequestOK{Kind: wire.KindRequestUpdate, RequestID: m.RequestID}
+	if l, has := sub.track.Largest(); has {
+		ok.Largest = &wire.Location{Group: l.Group, Object: l.Object}
 	}
-	return nil // draft-14 SUBSCRIBE_UPDATE has no answer
+	return s.writeControl(ok)
 }
 
 // onTrackStatus answers TRACK_STATUS from the track cache (draft-14 §9.20,
@@ -200,6 +232,13 @@ type subscription struct {
 	unsubscribed atomic.Bool
 	datagram     bool
 
+	// joinable marks a Largest Object subscription, the only kind a
+	// joining FETCH may name (draft-14 §9.16.2).
+	joinable bool
+	// joinEnd is where a joining FETCH ends: the subscription's first
+	// location.
+	joinEnd Location
+
 	stopOnce   sync.Once
 	stopCode   wire.PublishDoneCode
 	stopReason string
@@ -225,7 +264,12 @@ func (sub *subscription) run() {
 		sub.s.mu.Lock()
 		delete(sub.s.subs, sub.id)
 		sub.s.mu.Unlock()
+		sub.s.poke()
 	}()
+	// A write blocked by flow control (a subscriber that stopped reading)
+	// must not hold up the end: reset the open stream at once.
+	stop := context.AfterFunc(sub.ctx, func() { sub.r.cancelStream(wire.ResetCancelled) })
+	defer stop()
 	w := subWriter{sub: sub}
 	code, reason := sub.loop(&w)
 	w.reset(wire.ResetCancelled)
@@ -242,18 +286,24 @@ func (sub *subscription) run() {
 // loop delivers until the subscription ends and returns the PUBLISH_DONE
 // status.
 func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
+	stopped := func() (wire.PublishDoneCode, string) {
+		w.reset(wire.ResetCancelled)
+		sub.stopOnce.Do(func() {
+			sub.stopCode, sub.stopReason = wire.DoneSubscriptionEnded, "unsubscribed"
+		})
+		return sub.stopCode, sub.stopReason
+	}
 	for {
+		if sub.ctx.Err() != nil {
+			return stopped()
+		}
 		ev := sub.r.next()
 		switch ev.kind {
 		case evWait:
 			select {
 			case <-sub.r.notify:
 			case <-sub.ctx.Done():
-				w.reset(wire.ResetCancelled)
-				sub.stopOnce.Do(func() {
-					sub.stopCode, sub.stopReason = wire.DoneSubscriptionEnded, "unsubscribed"
-				})
-				return sub.stopCode, sub.stopReason
+				return stopped()
 			}
 		case evObject:
 			if ev.skipped > 0 {
@@ -327,7 +377,7 @@ func (w *subWriter) open(g *group) error {
 	sub.s.mu.Lock()
 	sub.s.stats.StreamsOpened++
 	sub.s.mu.Unlock()
-	sub.r.setCancel(func() { st.CancelWrite(uint64(wire.ResetDeliveryTimeout)) })
+	sub.r.setCancel(func(code wire.ResetCode) { st.CancelWrite(uint64(code)) })
 	w.buf = w.sg.Header.Append(w.buf[:0], sub.s.version)
 	_, err = st.Write(w.buf)
 	return err

@@ -1,6 +1,10 @@
 package moq
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
 
 // MaxLagGroups is how many whole groups a subscriber may trail the newest
 // group before it loses them: with 1, a subscriber still sending group N
@@ -54,16 +58,23 @@ type readEvent struct {
 type trackReader struct {
 	t *Track
 
-	g          *group // group being delivered; nil while waiting for one
-	idx        int    // next object index in g
-	endSent    bool   // evGroupEnd already produced for g
-	minGroup   uint64 // attach only to groups with ID ≥ minGroup
+	g       *group // group being delivered; nil while waiting for one
+	idx     int    // next object index in g
+	endSent bool   // evGroupEnd already produced for g
+	// start is the first location delivered: earlier objects are skipped
+	// (SUBSCRIBE_UPDATE may move it forward).
+	start Location
+	// largest is the track's largest location when the reader started
+	// (hasLargest false when the track had no object yet): a joining FETCH
+	// ends there (draft-16 §9.16.2.1).
+	largest    Location
+	hasLargest bool
 	hasEnd     bool
 	endGroup   uint64 // last group delivered when hasEnd
 	skipped    int
 	skipRest   bool // drop what is left of g (its stream was stopped)
 	notify     chan struct{}
-	cancelFunc atomic.Pointer[func()]
+	cancelFunc atomic.Pointer[func(wire.ResetCode)]
 }
 
 // newReader registers a reader on t starting per mode (loc for
@@ -75,19 +86,24 @@ func (t *Track) newReader(mode startMode, loc Location, endGroup uint64, hasEnd 
 	if t.closed && t.cur == nil {
 		return nil
 	}
+	r.largest, r.hasLargest = t.largest, t.hasLargest
 	switch mode {
 	case startCurrentGroup:
 		r.g = t.cur
+		if t.cur != nil {
+			r.start = Location{Group: t.cur.id}
+		}
 	case startAfterLargest:
 		if t.cur != nil {
 			r.g, r.idx = t.cur, len(t.cur.objects)
+			r.start = Location{Group: t.cur.id, Object: uint64(len(t.cur.objects))}
 		}
 	case startNextGroup:
 		if t.cur != nil {
-			r.minGroup = t.cur.id + 1
+			r.start = Location{Group: t.cur.id + 1}
 		}
 	case startAbsolute:
-		r.minGroup = loc.Group
+		r.start = loc
 		if g := t.findLocked(loc.Group); g != nil {
 			r.g = g
 			if g.id == loc.Group {
@@ -116,7 +132,7 @@ func (r *trackReader) wake() {
 
 // setCancel installs what resets the stream currently being written (nil
 // when none is open).
-func (r *trackReader) setCancel(f func()) {
+func (r *trackReader) setCancel(f func(wire.ResetCode)) {
 	if f == nil {
 		r.cancelFunc.Store(nil)
 		return
@@ -124,9 +140,10 @@ func (r *trackReader) setCancel(f func()) {
 	r.cancelFunc.Store(&f)
 }
 
-func (r *trackReader) cancelStream() {
+// cancelStream resets the stream being written, if any, with code.
+func (r *trackReader) cancelStream(code wire.ResetCode) {
 	if f := r.cancelFunc.Load(); f != nil {
-		(*f)()
+		(*f)(code)
 	}
 }
 
@@ -135,7 +152,7 @@ func (r *trackReader) cancelStream() {
 func (r *trackReader) onGroupLocked(g *group) bool {
 	defer r.wake()
 	if r.g == nil {
-		if g.id >= r.minGroup {
+		if g.id >= r.start.Group {
 			r.g, r.idx, r.endSent, r.skipRest = g, 0, false, false
 		}
 		return false
@@ -162,14 +179,31 @@ func (r *trackReader) skipGroup(g *group) {
 	r.t.mu.Unlock()
 }
 
-// narrow ends the reader after group end (SUBSCRIBE_UPDATE may only narrow).
-func (r *trackReader) narrow(end uint64) {
+// setEnd changes the last group delivered (SUBSCRIBE_UPDATE,
+// REQUEST_UPDATE); hasEnd false makes the subscription open-ended.
+func (r *trackReader) setEnd(end uint64, hasEnd bool) {
 	r.t.mu.Lock()
-	if !r.hasEnd || end < r.endGroup {
-		r.hasEnd, r.endGroup = true, end
+	r.hasEnd, r.endGroup = hasEnd, end
+	r.t.mu.Unlock()
+	r.wake()
+}
+
+// setStart moves the first location delivered forward; objects before it
+// that were not sent yet are skipped.
+func (r *trackReader) setStart(l Location) {
+	r.t.mu.Lock()
+	if r.start.Less(l) {
+		r.start = l
 	}
 	r.t.mu.Unlock()
 	r.wake()
+}
+
+// bounds returns the reader's start and end group.
+func (r *trackReader) bounds() (start Location, end uint64, hasEnd bool) {
+	r.t.mu.Lock()
+	defer r.t.mu.Unlock()
+	return r.start, r.endGroup, r.hasEnd
 }
 
 // next returns the reader's next step without blocking; evWait means wait on
@@ -182,6 +216,10 @@ func (r *trackReader) next() readEvent {
 		g := r.g
 		if r.hasEnd && g.id > r.endGroup {
 			return readEvent{kind: evEnd}
+		}
+		if !r.skipRest && r.idx < len(g.objects) && (Location{Group: g.id, Object: uint64(r.idx)}).Less(r.start) {
+			r.idx++ // before the start (moved by an update)
+			continue
 		}
 		if !r.skipRest && r.idx < len(g.objects) {
 			ev := readEvent{kind: evObject, group: g, object: uint64(r.idx), payload: g.objects[r.idx], skipped: r.skipped}

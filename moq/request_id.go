@@ -146,6 +146,17 @@ func (r *requestIDs) accept(id uint64) error {
 	return nil
 }
 
+// used reports whether the peer has used request ID id.
+func (r *requestIDs) used(id uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if id%2 != r.parity || id >= r.expect {
+		return false
+	}
+	_, skipped := r.skipped[id]
+	return !skipped
+}
+
 // unlimited stops enforcing our limit on the peer (see noLimit).
 func (r *requestIDs) unlimited() {
 	r.mu.Lock()

@@ -239,6 +239,9 @@ func TestMoqRSPeerQuirksServer(t *testing.T) {
 					break
 				}
 				count(m)
+				if _, ok := m.(*wire.GoAway); ok {
+					p.c.CloseWithError(0, "migrating") // as a client should
+				}
 			}
 			code, _ := p.closed()
 			require.Equal(t, wire.SessionNoError, code)

@@ -106,6 +106,7 @@ type Session struct {
 	goawayURI atomic.Pointer[string]
 	goawayCh  chan struct{} // closed on the peer's GOAWAY
 	refusedCh chan struct{} // signalled when the peer refuses an announcement
+	idleSig   chan struct{} // see poke
 }
 
 // SessionStats counts what a session did.
@@ -156,6 +157,7 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		peerAnnSig:  make(chan struct{}, 1),
 		goawayCh:    make(chan struct{}),
 		refusedCh:   make(chan struct{}, 1),
+		idleSig:     make(chan struct{}, 1),
 	}
 	if cfg.MoqRSDraft14 {
 		s.setMoqRS()
@@ -322,9 +324,12 @@ func (s *Session) CloseGracefully(timeout time.Duration) {
 		s.wg.Wait()
 		return
 	}
+	sentGoAway := false
 	if !s.isClient && !s.moqRS {
 		if err := s.writeControl(&wire.GoAway{}); err != nil {
 			s.log.Debug("cannot send GOAWAY", "err", err)
+		} else {
+			sentGoAway = true
 		}
 	}
 	for _, sub := range subs {
@@ -337,8 +342,54 @@ func (s *Session) CloseGracefully(timeout time.Duration) {
 		case <-s.ctx.Done():
 		}
 	}
+	// Closing the transport discards control messages not yet sent, so give
+	// GOAWAY and the PUBLISH_DONEs time to leave: a client that got GOAWAY
+	// closes the session itself once its subscriptions have ended (draft-16
+	// §3.5); other peers get closeLinger.
+	wait := time.Until(deadline)
+	if !sentGoAway {
+		wait = min(wait, closeLinger)
+	}
+	select {
+	case <-s.ctx.Done():
+	case <-time.After(wait):
+	}
 	s.fail(&SessionError{Code: wire.SessionNoError, Reason: "going away"})
 	s.wg.Wait()
+}
+
+// closeLinger is how long a graceful close waits for its last control
+// messages to be sent when the peer is not expected to close first.
+const closeLinger = 100 * time.Millisecond
+
+// poke tells closeWhenIdle that a subscription or request has ended.
+func (s *Session) poke() {
+	select {
+	case s.idleSig <- struct{}{}:
+	default:
+	}
+}
+
+// idle reports that no subscription, fetch or request is open either way.
+func (s *Session) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs) == 0 && len(s.remote) == 0 && len(s.fetches) == 0 &&
+		len(s.fetchesOut) == 0 && len(s.pending) == 0
+}
+
+// closeWhenIdle closes a client session with NO_ERROR once nothing is open
+// after the server's GOAWAY, as draft-16 §3.5 recommends: the application
+// then reconnects (to GoAwayURI if set).
+func (s *Session) closeWhenIdle() {
+	for !s.idle() {
+		select {
+		case <-s.idleSig:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+	s.fail(&SessionError{Code: wire.SessionNoError, Reason: "GOAWAY received, nothing left open"})
 }
 
 // writeControl writes one control message; writes from all goroutines are
@@ -488,6 +539,9 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 	s.log.Info("peer sent GOAWAY", "new_uri", m.NewSessionURI)
 	s.goawayURI.Store(&m.NewSessionURI)
 	close(s.goawayCh)
+	if s.isClient {
+		s.goSafe(s.closeWhenIdle)
+	}
 	return nil
 }
 

@@ -76,6 +76,7 @@ func (s *Session) dropRequest(id uint64) {
 	s.mu.Lock()
 	delete(s.pending, id)
 	s.mu.Unlock()
+	s.poke()
 }
 
 // await waits for the response to request id.
@@ -104,6 +105,7 @@ func (s *Session) respond(id uint64, m wire.Message) bool {
 	if p == nil {
 		return false
 	}
+	s.poke()
 	p.ch <- m
 	return true
 }
@@ -295,6 +297,16 @@ func (t *RemoteTrack) finish(err error) {
 		}
 		t.mu.Unlock()
 		close(t.end)
+		s := t.s
+		s.mu.Lock()
+		if s.remote[t.id] == t {
+			delete(s.remote, t.id)
+		}
+		if s.aliases[t.alias] == t {
+			delete(s.aliases, t.alias)
+		}
+		s.mu.Unlock()
+		s.poke()
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
 )
 
 // Delivery is how a track's objects travel to subscribers.
@@ -152,7 +154,7 @@ func (t *Track) StartGroup(id uint64) error {
 	// Reset the lagging subscribers' streams outside the lock: it calls into
 	// the transport.
 	for _, r := range lagging {
-		r.cancelStream()
+		r.cancelStream(wire.ResetDeliveryTimeout)
 	}
 	return nil
 }
@@ -237,6 +239,18 @@ func (t *Track) wakeLocked() {
 	for r := range t.readers {
 		r.wake()
 	}
+}
+
+// rangeAvailable reports whether a subscription from start to end group
+// can be served: some of it is cached or still to come.
+func (t *Track) rangeAvailable(start Location, end uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cur == nil || end >= t.cur.id {
+		return true
+	}
+	g := t.findLocked(start.Group)
+	return g != nil && g.id <= end
 }
 
 // findLocked returns the oldest cached group with an ID ≥ id.

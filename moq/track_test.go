@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
 )
 
 func testTrack(t *testing.T, opts TrackOptions) *Track {
@@ -101,7 +103,7 @@ func TestReaderLagSkipsWholeGroups(t *testing.T) {
 	require.Equal(t, "g1-o0", string(r.next().payload))
 
 	cancelled := 0
-	r.setCancel(func() { cancelled++ })
+	r.setCancel(func(wire.ResetCode) { cancelled++ })
 	writeGroup(t, tr, 2, 1) // one group behind: tolerated
 	require.Zero(t, cancelled)
 	writeGroup(t, tr, 3, 1) // two behind: groups 1 and 2 are lost
