@@ -49,10 +49,21 @@
 // A video group starts at every keyframe, with object 0 the keyframe chunk.
 // Audio starts a new group with the same group ID at its first frame at or
 // after the keyframe's presentation time; a stream without video starts an
-// audio group about every second. Group IDs only grow, also across publisher
-// reconnects, and are seeded from wall-clock milliseconds. Frames that
-// cannot be decoded yet (before a track's first keyframe, before its decoder
-// configuration is known) are dropped and counted in Stats.
+// audio group about every second, and audio waits at most two seconds for
+// a declared video track's first keyframe. Group IDs only grow, also across
+// publisher reconnects, and are seeded from wall-clock milliseconds. Frames
+// that cannot be decoded yet (before a track's first keyframe, before its
+// decoder configuration is known, audio before the group it aligns to) are
+// dropped and counted in Stats.
+//
+// # Catalog
+//
+// A catalog version lists every track whose decoder configuration is known;
+// it goes out as object 0 of a new group of the track "catalog" before the
+// first object that needs it: at the first keyframe, when a configuration
+// changes (a new init segment with a new initRef, in band or from a
+// reconnecting publisher), when tracks come or go, and once more when the
+// bitrates of tracks that declared none have been measured.
 //
 // # Performance
 //
