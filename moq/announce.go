@@ -23,31 +23,65 @@ func (s *Session) wireNamespace(ns Namespace) Namespace {
 	return append(append(Namespace(nil), s.cfg.NamespacePrefix...), ns...)
 }
 
-func (s *Session) announced(b *Broadcast) bool {
+// visible reports whether this peer may see b (SessionConfig.AnnounceFilter).
+func (s *Session) visible(b *Broadcast) bool {
 	return s.cfg.AnnounceFilter == nil || s.cfg.AnnounceFilter(b.Namespace())
 }
 
-// announceLoop sends PUBLISH_NAMESPACE for every live broadcast and each new
-// one, and PUBLISH_NAMESPACE_DONE when one ends (draft-14 §9.23, §9.26):
-// subscribers built on common libraries wait for the announcement before
-// they subscribe.
+// wantsAnnounce reports whether b is announced to this peer with
+// PUBLISH_NAMESPACE: every visible broadcast, or with NoAnnounce those under
+// a prefix the peer asked for with a draft-14 SUBSCRIBE_NAMESPACE.
+func (s *Session) wantsAnnounce(b *Broadcast) bool {
+	if !s.visible(b) {
+		return false
+	}
+	if !s.cfg.NoAnnounce {
+		return true
+	}
+	ns := s.wireNamespace(b.Namespace())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.nsPrefixes {
+		if !p.stream && ns.HasPrefix(p.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// announceLoop sends PUBLISH_NAMESPACE for every live broadcast the peer
+// wants (wantsAnnounce) and each new one, and PUBLISH_NAMESPACE_DONE when one
+// ends (draft-14 §9.23, §9.26): subscribers built on common libraries wait
+// for the announcement before they subscribe.
 func (s *Session) announceLoop() {
 	w := s.origin.watch()
 	defer s.origin.unwatch(w)
-	var blocked []*Broadcast
+	var (
+		live    []*Broadcast // in the order they started
+		queued  = make(map[*Broadcast]bool)
+		pending []*Broadcast // to announce, in order
+	)
 	for {
 		for _, ev := range w.take() {
 			if ev.live {
-				blocked = append(blocked, ev.b)
+				live = append(live, ev.b)
 			} else {
-				blocked = removeBroadcast(blocked, ev.b)
+				live = removeBroadcast(live, ev.b)
+				pending = removeBroadcast(pending, ev.b)
+				delete(queued, ev.b)
 				s.unannounce(ev.b)
+			}
+		}
+		for _, b := range live {
+			if !queued[b] && s.wantsAnnounce(b) {
+				queued[b] = true
+				pending = append(pending, b)
 			}
 		}
 		// Announce in order; stop at the first that finds no request ID and
 		// retry when the peer raises MAX_REQUEST_ID.
-		for len(blocked) > 0 {
-			if err := s.announce(blocked[0]); err != nil {
+		for len(pending) > 0 {
+			if err := s.announce(pending[0]); err != nil {
 				var rb requestsBlockedError
 				if !errors.As(err, &rb) {
 					s.fail(err)
@@ -56,11 +90,12 @@ func (s *Session) announceLoop() {
 				s.sendRequestsBlocked(rb.max)
 				break
 			}
-			blocked = blocked[1:]
+			pending = pending[1:]
 		}
 		select {
 		case <-w.signal:
 		case <-s.ids.raised:
+		case <-s.nsSig:
 		case <-s.ctx.Done():
 			return
 		}
@@ -98,9 +133,6 @@ func (s *Session) requestLimit() int {
 }
 
 func (s *Session) announce(b *Broadcast) error {
-	if !s.announced(b) {
-		return nil
-	}
 	select {
 	case <-b.Done():
 		return nil
@@ -196,20 +228,56 @@ func (s *Session) onPublishNamespaceCancel(m *wire.PublishNamespaceCancel) {
 	}
 }
 
-// onSubscribeNamespace answers SUBSCRIBE_NAMESPACE (draft-14 §9.28). Every
-// broadcast is announced to every session anyway, so on draft-14 the
-// matching PUBLISH_NAMESPACEs have been or will be sent on the control
-// stream. On draft-16 the request has its own bidirectional stream (br
-// reads it) that carries NAMESPACE and NAMESPACE_DONE (draft-16 §9.25).
+// nsPrefix is a namespace subscription of the peer.
+type nsPrefix struct {
+	prefix Namespace
+	stream bool // draft-16, on its own stream
+}
+
+// onSubscribeNamespace answers SUBSCRIBE_NAMESPACE (draft-14 §9.28,
+// draft-16 §9.25). On the control stream (draft-14, and Eyevinn v0.9.0's
+// draft-16) the matching broadcasts are announced with PUBLISH_NAMESPACE,
+// which every broadcast is anyway unless SessionConfig.NoAnnounce is set.
+// On draft-16 the request has its own bidirectional stream st, which
+// carries NAMESPACE and NAMESPACE_DONE. A prefix that overlaps one the
+// peer already subscribed to is refused with PREFIX_OVERLAP.
 func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
 	}
+	prefix := Namespace(m.Prefix)
+	s.mu.Lock()
+	overlap := false
+	for _, p := range s.nsPrefixes {
+		overlap = overlap || prefix.HasPrefix(p.prefix) || p.prefix.HasPrefix(prefix)
+	}
+	if !overlap {
+		s.nsPrefixes[m.RequestID] = nsPrefix{prefix: prefix, stream: st != nil}
+	}
+	s.mu.Unlock()
 	if st == nil {
-		s.mu.Lock()
-		s.nsPrefixes[m.RequestID] = Namespace(m.Prefix)
-		s.mu.Unlock()
-		return s.writeControlAs(s.answerVersion(m.Draft14Layout), &wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID})
+		v := s.answerVersion(m.Draft14Layout)
+		if overlap {
+			return s.refuseAs(v, wire.KindSubscribeNamespace, m.RequestID, wire.RequestPrefixOverlap,
+				"prefix %s overlaps a namespace subscription", prefix)
+		}
+		select {
+		case s.nsSig <- struct{}{}:
+		default:
+		}
+		return s.writeControlAs(v, &wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID})
+	}
+	if overlap {
+		b, err := wire.AppendControl(nil, s.version, &wire.RequestError{
+			Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID, Code: wire.RequestPrefixOverlap,
+			Reason: "prefix overlaps a namespace subscription",
+		})
+		if err == nil {
+			_, _ = st.Write(b)
+		}
+		st.Close() // "the stream will be immediately closed via FIN"
+		st.CancelRead(uint64(wire.ResetCancelled))
+		return nil
 	}
 	s.goSafe(func() { s.serveNamespaceStream(m, st) })
 	return nil
@@ -219,17 +287,24 @@ func (s *Session) onUnsubscribeNamespace(m *wire.UnsubscribeNamespace) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, p := range s.nsPrefixes {
-		if p.Equal(Namespace(m.Prefix)) {
+		if !p.stream && p.prefix.Equal(Namespace(m.Prefix)) {
 			delete(s.nsPrefixes, id)
 		}
 	}
 }
 
 // serveNamespaceStream runs a draft-16 SUBSCRIBE_NAMESPACE stream: REQUEST_OK,
-// then NAMESPACE for each live broadcast under the prefix and NAMESPACE_DONE
-// when it ends, until the subscriber closes the stream.
+// then (when the subscriber asked for NAMESPACE messages) NAMESPACE for each
+// live broadcast under the prefix and NAMESPACE_DONE when it ends, until the
+// subscriber closes the stream.
 func (s *Session) serveNamespaceStream(m *wire.SubscribeNamespace, st stream) {
-	defer st.CancelWrite(uint64(wire.ResetCancelled))
+	defer func() {
+		st.CancelWrite(uint64(wire.ResetCancelled))
+		st.CancelRead(uint64(wire.ResetCancelled))
+		s.mu.Lock()
+		delete(s.nsPrefixes, m.RequestID)
+		s.mu.Unlock()
+	}()
 	var wbuf []byte
 	write := func(msg wire.Message) bool {
 		var err error
@@ -253,12 +328,13 @@ func (s *Session) serveNamespaceStream(m *wire.SubscribeNamespace, st stream) {
 			}
 		}
 	})
+	wantNamespaces := m.Options == wire.NamespaceOptionsNamespace || m.Options == wire.NamespaceOptionsBoth
 	prefix := Namespace(m.Prefix)
 	w := s.origin.watch()
 	defer s.origin.unwatch(w)
 	for {
 		for _, ev := range w.take() {
-			if !s.announced(ev.b) {
+			if !wantNamespaces || !s.visible(ev.b) {
 				continue
 			}
 			ns := s.wireNamespace(ev.b.Namespace())
@@ -323,30 +399,42 @@ func (s *Session) onPeerPublishNamespace(m *wire.PublishNamespace) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
 	}
+	ns := Namespace(m.Namespace)
 	s.mu.Lock()
-	s.peerAnn = append(s.peerAnn, Namespace(m.Namespace))
-	s.peerAnnIDs[m.RequestID] = Namespace(m.Namespace)
+	s.peerAnn = append(s.peerAnn, ns)
+	s.peerAnnIDs[m.RequestID] = ns
 	s.mu.Unlock()
 	select {
 	case s.peerAnnSig <- struct{}{}:
 	default:
 	}
+	s.onPeerNamespace(ns, true)
 	return s.writeControl(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: m.RequestID})
 }
 
 func (s *Session) onPeerPublishNamespaceDone(m *wire.PublishNamespaceDone) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	ns := Namespace(m.Namespace)
-	if s.version == wire.Draft16 {
+	if s.version == wire.Draft16 && !m.NamespaceForm {
 		ns = s.peerAnnIDs[m.RequestID]
-		delete(s.peerAnnIDs, m.RequestID)
 	}
+	found := false
 	out := s.peerAnn[:0]
 	for _, a := range s.peerAnn {
-		if !a.Equal(ns) {
-			out = append(out, a)
+		if a.Equal(ns) && !found {
+			found = true
+			continue
 		}
+		out = append(out, a)
 	}
 	s.peerAnn = out
+	for id, a := range s.peerAnnIDs {
+		if a.Equal(ns) {
+			delete(s.peerAnnIDs, id)
+		}
+	}
+	s.mu.Unlock()
+	if found {
+		s.onPeerNamespace(ns, false)
+	}
 }

@@ -44,7 +44,8 @@ type SessionConfig struct {
 	// AnnounceFilter, when set, selects the broadcasts this peer is told of
 	// and may subscribe to (per-path relay selection).
 	AnnounceFilter func(Namespace) bool
-	// NoAnnounce disables announcing broadcasts to the peer.
+	// NoAnnounce announces to the peer only the broadcasts under a prefix
+	// it asked for with SUBSCRIBE_NAMESPACE, instead of all of them.
 	NoAnnounce bool
 	// SetupTimeout bounds the SETUP exchange (default 10 s).
 	SetupTimeout time.Duration
@@ -84,8 +85,10 @@ type Session struct {
 	nextAlias   uint64
 	announces   map[string]*announcement // ours, by namespace key
 	announceIDs map[uint64]*announcement
-	nsPrefixes  map[uint64]Namespace // the peer's SUBSCRIBE_NAMESPACE prefixes
-	goingAway   bool                 // no new requests: we or the peer sent GOAWAY
+	nsPrefixes  map[uint64]nsPrefix // the peer's SUBSCRIBE_NAMESPACE prefixes
+	nsSig       chan struct{}       // a draft-14 namespace subscription arrived
+	nsSubs      map[*NamespaceSubscription]struct{}
+	goingAway   bool // no new requests: we or the peer sent GOAWAY
 	peerGoAway  bool
 	closing     bool                       // CloseGracefully has started
 	pending     map[uint64]*pendingRequest // our requests awaiting a response
@@ -148,7 +151,9 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		fetches:     make(map[uint64]*fetchServe),
 		announces:   make(map[string]*announcement),
 		announceIDs: make(map[uint64]*announcement),
-		nsPrefixes:  make(map[uint64]Namespace),
+		nsPrefixes:  make(map[uint64]nsPrefix),
+		nsSig:       make(chan struct{}, 1),
+		nsSubs:      make(map[*NamespaceSubscription]struct{}),
 		pending:     make(map[uint64]*pendingRequest),
 		remote:      make(map[uint64]*RemoteTrack),
 		aliases:     make(map[uint64]*RemoteTrack),
@@ -236,9 +241,7 @@ func (s *Session) start() {
 	s.goSafe(s.acceptUniStreams)
 	s.goSafe(s.acceptBidiStreams)
 	s.goSafe(s.readDatagrams)
-	if !s.cfg.NoAnnounce {
-		s.goSafe(s.announceLoop)
-	}
+	s.goSafe(s.announceLoop)
 	s.goSafe(func() {
 		<-s.c.Context().Done()
 		s.fail(transportError(s.c))
