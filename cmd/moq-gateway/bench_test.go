@@ -41,8 +41,9 @@ func TestBench(t *testing.T) {
 	require.NoError(t, encodeClip(t.Context(), clipSpec{width: 320, height: 180, fps: 30, gop: 30, seconds: 2, bitrate: 200_000}, clipPath))
 
 	out := testLogWriter{t}
-	// The warm-up covers gortmplib's 2 s track probe in the gateway.
-	o, err := parseBenchFlags([]string{"-n", "1", "-m", "1", "-warmup", "4s", "-duration", "2s", "-file", clipPath}, out)
+	// The warm-up covers gortmplib's 2 s track probe in the gateway, with
+	// room for a CI machine busy with other packages' tests.
+	o, err := parseBenchFlags([]string{"-n", "1", "-m", "1", "-warmup", "6s", "-duration", "2s", "-file", clipPath}, out)
 	require.NoError(t, err)
 	o.gateway = func(gatewayProfiles) (*exec.Cmd, error) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestBenchGatewayChild$")
