@@ -169,7 +169,10 @@ func (s *liveStream) trackLocked(name string) (*moq.Track, error) {
 	if t := s.tracks[name]; t != nil {
 		return t, nil
 	}
-	opts := moq.TrackOptions{Priority: priorityVideo}
+	// One ended group besides the current one: a subscriber that waited
+	// for the stream still gets most of its start, and memory stays near
+	// one GOP per track (DESIGN: 2 MB plus one GOP per stream).
+	opts := moq.TrackOptions{Priority: priorityVideo, CacheGroups: 1}
 	switch {
 	case name == packager.CatalogTrackName:
 		opts.Priority = priorityCatalog
