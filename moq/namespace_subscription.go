@@ -165,7 +165,7 @@ func (n *NamespaceSubscription) read16(br *bufio.Reader) {
 			n.end(context.Cause(s.ctx))
 			return
 		}
-		key := Namespace(ev.Namespace[len(n.Prefix):]).key()
+		key := ev.Namespace[len(n.Prefix):].key()
 		n.mu.Lock()
 		known := n.active[key]
 		if ev.Active {
@@ -268,7 +268,12 @@ func (n *NamespaceSubscription) Close() error {
 	first := false
 	n.closeOnce.Do(func() { first = true })
 	n.end(io.EOF)
-	if !first || n.s.ctx.Err() != nil {
+	select {
+	case <-n.s.ctx.Done():
+		return nil // nothing to unsubscribe from
+	default:
+	}
+	if !first {
 		return nil
 	}
 	if n.st != nil {

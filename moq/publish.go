@@ -132,6 +132,7 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 func (s *Session) onUnsubscribe(m *wire.Unsubscribe) error {
 	s.mu.Lock()
 	sub := s.subs[m.RequestID]
+	delete(s.subs, m.RequestID) // gone for joining FETCHes and updates at once
 	s.mu.Unlock()
 	if sub != nil {
 		sub.unsubscribed.Store(true)

@@ -33,6 +33,8 @@ type rawPeer struct {
 	ctrl stream
 	r    *bufio.Reader
 	ids  uint64 // next request ID (client: even)
+	// backlog holds messages read while waiting for another (sync).
+	backlog []wire.Message
 }
 
 // dialRawConn opens the transport to addr: raw QUIC with alpn, or
@@ -124,6 +126,11 @@ func (p *rawPeer) read() wire.Message {
 }
 
 func (p *rawPeer) tryRead(d time.Duration) (wire.Message, error) {
+	if len(p.backlog) > 0 {
+		m := p.backlog[0]
+		p.backlog = p.backlog[1:]
+		return m, nil
+	}
 	p.ctrl.SetReadDeadline(time.Now().Add(d))
 	defer p.ctrl.SetReadDeadline(time.Time{})
 	return wire.ReadControl(p.r, p.v)
@@ -230,11 +237,26 @@ func (p *rawPeer) subscribe(ns Namespace, name string, f wire.Filter) uint64 {
 	return id
 }
 
-// isAnnounce reports PUBLISH_NAMESPACE messages, which the server sends
-// unprompted; tests that look for other messages skip them.
-func isAnnounce(m wire.Message) bool {
-	_, ok := m.(*wire.PublishNamespace)
-	return ok
+// sync waits until the server has handled everything sent before: it
+// answers a TRACK_STATUS after them (one control stream, read in order).
+func (p *rawPeer) sync() {
+	p.t.Helper()
+	id := p.nextID()
+	p.send(&wire.TrackStatus{
+		RequestID: id, Namespace: wire.Namespace{"sync"}, TrackName: "sync", Forward: true,
+		Filter: wire.Filter{Type: wire.FilterLargestObject},
+	})
+	var other []wire.Message
+	p.readUntil(func(m wire.Message) bool {
+		if re, ok := m.(*wire.RequestError); ok && re.RequestID == id {
+			return true
+		}
+		if p.notAnnounce(m) {
+			other = append(other, m)
+		}
+		return false
+	})
+	p.backlog = append(p.backlog, other...)
 }
 
 // notAnnounce keeps every message but announcements (which it answers, as

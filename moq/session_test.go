@@ -33,16 +33,24 @@ func testLogger() *slog.Logger {
 // address.
 func testServer(t testing.TB, origin *Origin, cfg SessionConfig) (*Server, string) {
 	t.Helper()
-	cert, _, err := SelfSignedCert([]string{"localhost", "127.0.0.1"}, time.Hour)
-	require.NoError(t, err)
+	srv := &Server{Origin: origin, Session: cfg}
+	return srv, testServerWith(t, srv)
+}
+
+// testServerWith runs srv (certificate and logger filled in when unset) on
+// 127.0.0.1 until the test ends and returns its address.
+func testServerWith(t testing.TB, srv *Server) string {
+	t.Helper()
+	if srv.TLSConfig == nil {
+		cert, _, err := SelfSignedCert([]string{"localhost", "127.0.0.1"}, time.Hour)
+		require.NoError(t, err)
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if srv.Logger == nil {
+		srv.Logger = testLogger()
+	}
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
-	srv := &Server{
-		Origin:    origin,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Session:   cfg,
-		Logger:    testLogger(),
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, pc) }()
@@ -56,7 +64,7 @@ func testServer(t testing.TB, origin *Origin, cfg SessionConfig) (*Server, strin
 		}
 		pc.Close()
 	})
-	return srv, pc.LocalAddr().String()
+	return pc.LocalAddr().String()
 }
 
 func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} }

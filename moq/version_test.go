@@ -18,33 +18,7 @@ import (
 // testServerVersions is testServer restricted to versions.
 func testServerVersions(t testing.TB, origin *Origin, versions []wire.Version, log *slog.Logger) string {
 	t.Helper()
-	cert, _, err := SelfSignedCert([]string{"localhost", "127.0.0.1"}, time.Hour)
-	require.NoError(t, err)
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	if log == nil {
-		log = testLogger()
-	}
-	srv := &Server{
-		Origin:    origin,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Versions:  versions,
-		Logger:    log,
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, pc) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Error("server did not stop")
-		}
-		pc.Close()
-	})
-	return pc.LocalAddr().String()
+	return testServerWith(t, &Server{Origin: origin, Versions: versions, Logger: log})
 }
 
 func TestVersionNegotiationFails(t *testing.T) {
