@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
@@ -229,6 +228,7 @@ func (s *Session) Fetch(ctx context.Context, req FetchRequest) (*FetchResult, er
 	f := &FetchResult{s: s, id: id, objects: make(chan Object, 256), end: make(chan struct{})}
 	s.mu.Lock()
 	s.fetchesOut[id] = f
+	s.registeredLocked()
 	s.mu.Unlock()
 	m := &wire.Fetch{RequestID: id, SubscriberPriority: 128, GroupOrder: wire.GroupOrderAscending}
 	if req.Joining != nil {
@@ -296,15 +296,10 @@ func (s *Session) readFetchStream(st receiveStream, br *bufio.Reader) {
 		return
 	}
 	var f *FetchResult
-	for deadline := time.Now().Add(aliasWait); ; {
-		s.mu.Lock()
+	s.awaitRegistered(func() bool {
 		f = s.fetchesOut[h.RequestID]
-		s.mu.Unlock()
-		if f != nil || time.Now().After(deadline) || s.ctx.Err() != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return f != nil
+	})
 	if f == nil {
 		st.CancelRead(uint64(wire.ResetCancelled))
 		return

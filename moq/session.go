@@ -110,6 +110,9 @@ type Session struct {
 	goawayCh  chan struct{} // closed on the peer's GOAWAY
 	refusedCh chan struct{} // signalled when the peer refuses an announcement
 	idleSig   chan struct{} // see poke
+	// registered is closed and replaced (under mu) when a subscription's
+	// alias or a fetch becomes known: stream readers wait on it.
+	registered chan struct{}
 }
 
 // SessionStats counts what a session did.
@@ -163,6 +166,7 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		goawayCh:    make(chan struct{}),
 		refusedCh:   make(chan struct{}, 1),
 		idleSig:     make(chan struct{}, 1),
+		registered:  make(chan struct{}),
 	}
 	if cfg.MoqRSDraft14 {
 		s.setMoqRS()

@@ -237,6 +237,7 @@ func (s *Session) onSubscribeOK(m *wire.SubscribeOK) error {
 		}
 		t.alias = m.TrackAlias
 		s.aliases[m.TrackAlias] = t
+		s.registeredLocked()
 		close(t.aliasSet)
 	}
 	s.mu.Unlock()
@@ -453,20 +454,42 @@ func (s *Session) readUniStream(st receiveStream) {
 const aliasWait = 2 * time.Second
 
 func (s *Session) trackByAlias(alias uint64) *RemoteTrack {
-	deadline := time.Now().Add(aliasWait)
+	var t *RemoteTrack
+	s.awaitRegistered(func() bool {
+		t = s.aliases[alias]
+		return t != nil
+	})
+	return t
+}
+
+// awaitRegistered waits up to aliasWait until found, called under s.mu, reports
+// true; it re-checks whenever the session registers a subscription or
+// fetch (see registeredLocked).
+func (s *Session) awaitRegistered(found func() bool) {
+	timer := time.NewTimer(aliasWait)
+	defer timer.Stop()
 	for {
 		s.mu.Lock()
-		t := s.aliases[alias]
+		ok := found()
+		ch := s.registered
 		s.mu.Unlock()
-		if t != nil || time.Now().After(deadline) {
-			return t
+		if ok {
+			return
 		}
 		select {
-		case <-time.After(10 * time.Millisecond):
+		case <-ch:
+		case <-timer.C:
+			return
 		case <-s.ctx.Done():
-			return nil
+			return
 		}
 	}
+}
+
+// registeredLocked wakes the stream readers waiting in awaitRegistered.
+func (s *Session) registeredLocked() {
+	close(s.registered)
+	s.registered = make(chan struct{})
 }
 
 func (s *Session) readSubgroup(st receiveStream, br *bufio.Reader, typ uint64) {
