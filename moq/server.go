@@ -53,6 +53,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	stopping bool
 	wg       sync.WaitGroup
 }
 
@@ -102,7 +103,11 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 	}
 	s.mu.Lock()
 	s.sessions = make(map[*Session]struct{})
+	s.stopping = false
 	s.mu.Unlock()
+	// Sessions outlive ctx until shutdown has closed them gracefully.
+	sessCtx, endSessions := context.WithCancel(context.Background())
+	defer endSessions()
 
 	path := s.WebTransportPath
 	if path == "" {
@@ -140,7 +145,7 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 			ws.CloseWithError(webtransport.SessionErrorCode(wire.SessionVersionNegotiationFailed), reason)
 			return
 		}
-		s.runSession(ctx, wtConn{ws}, v)
+		s.runSession(sessCtx, wtConn{ws}, v)
 	})
 
 	serveCtx, cancel := context.WithCancel(ctx)
@@ -156,9 +161,9 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 		}
 		switch qc.ConnectionState().TLS.NegotiatedProtocol {
 		case wire.ALPNDraft16:
-			s.wg.Go(func() { s.runSession(ctx, quicConn{qc}, wire.Draft16) })
+			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft16) })
 		case wire.ALPNDraft14:
-			s.wg.Go(func() { s.runSession(ctx, quicConn{qc}, wire.Draft14) })
+			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft14) })
 		case alpnH3:
 			s.wg.Go(func() {
 				if err := wt.ServeQUICConn(qc); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -169,7 +174,11 @@ func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
 			_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.SessionProtocolViolation), "unsupported ALPN")
 		}
 	}
+	s.mu.Lock()
+	s.stopping = true // refuse sessions that finish their handshake now
+	s.mu.Unlock()
 	s.shutdown()
+	endSessions() // what the graceful close left
 	wt.Close()
 	s.wg.Wait()
 	tr.Close()
@@ -204,7 +213,7 @@ func (s *Server) runSession(ctx context.Context, c conn, v wire.Version) {
 		}
 	}()
 	s.mu.Lock()
-	if s.sessions == nil || ctx.Err() != nil {
+	if s.sessions == nil || s.stopping {
 		s.mu.Unlock()
 		c.CloseWithError(uint64(wire.SessionNoError), "server shutting down")
 		return

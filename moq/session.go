@@ -255,16 +255,24 @@ func (s *Session) start() {
 // transportError turns the transport's close cause into the session error.
 func transportError(c conn) error {
 	cause := c.CloseCause()
-	code, reason, ok := appErrorCode(cause)
-	if ok {
-		return &SessionError{Code: wire.SessionErrorCode(code), Reason: reason, Remote: true}
+	if se, ok := closeError(cause); ok {
+		return se
+	}
+	if cause == nil {
+		return errTransportClosed
 	}
 	return cause
 }
 
+// errTransportClosed stands for a close whose cause is not known yet.
+var errTransportClosed = errors.New("moq: transport closed")
+
 // fail ends the session with err: it records the first error, closes the
 // transport with err's code, and cancels every goroutine.
 func (s *Session) fail(err error) {
+	if err == nil {
+		err = sessionErrorf(wire.SessionInternalError, "session failed without a cause")
+	}
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
@@ -433,8 +441,8 @@ func (s *Session) readControl() {
 				s.fail(sessionErrorf(wire.SessionProtocolViolation, "control stream closed"))
 				return
 			}
-			if _, _, ok := appErrorCode(err); ok {
-				s.fail(transportError(s.c))
+			if se, ok := closeError(err); ok {
+				s.fail(se)
 				return
 			}
 			s.fail(fmt.Errorf("control stream: %w", err))

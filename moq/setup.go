@@ -57,8 +57,8 @@ func (s *Session) remoteCause(err error) error {
 	if _, ok := errors.AsType[*SessionError](err); ok {
 		return err
 	}
-	if code, reason, ok := appErrorCode(err); ok {
-		return &SessionError{Code: wire.SessionErrorCode(code), Reason: reason, Remote: true}
+	if se, ok := closeError(err); ok {
+		return se
 	}
 	if s.c.Context().Err() != nil {
 		if se, ok := errors.AsType[*SessionError](transportError(s.c)); ok {
@@ -152,6 +152,18 @@ func (s *Session) clientSetup(context.Context) error {
 func tokenValue(tok []byte) []byte {
 	b := []byte{byte(wire.TokenUseValue), 0}
 	return append(b, tok...)
+}
+
+// closeError is the *SessionError an application close of the QUIC
+// connection or WebTransport session carries, if err is one.
+func closeError(err error) (*SessionError, bool) {
+	if ae, ok := errors.AsType[*quic.ApplicationError](err); ok {
+		return &SessionError{Code: wire.SessionErrorCode(ae.ErrorCode), Reason: ae.ErrorMessage, Remote: ae.Remote}, true
+	}
+	if se, ok := errors.AsType[*webtransport.SessionError](err); ok {
+		return &SessionError{Code: wire.SessionErrorCode(se.ErrorCode), Reason: se.Message, Remote: se.Remote}, true
+	}
+	return nil, false
 }
 
 // appErrorCode extracts the application error code of a closed QUIC

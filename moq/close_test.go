@@ -1,0 +1,226 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// When the server shuts down, each subscriber gets GOAWAY and PUBLISH_DONE
+// (GOING_AWAY) before the session closes with NO_ERROR; our client, having
+// nothing left open, closes the session itself.
+func TestServerShutdownIsGraceful(t *testing.T) {
+	for _, tc := range transports {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := NewOrigin()
+			bc, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			tr, err := bc.CreateTrack("video", TrackOptions{})
+			require.NoError(t, err)
+			writeObjects(t, tr, 1, 1)
+
+			srv := &Server{Origin: origin, ShutdownTimeout: 5 * time.Second}
+			cert, _, err := SelfSignedCert([]string{"127.0.0.1"}, time.Hour)
+			require.NoError(t, err)
+			srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+			srv.Logger = testLogger()
+			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer pc.Close()
+			serveCtx, stop := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(serveCtx, pc) }()
+
+			s := dialTest(t, tc.url(pc.LocalAddr().String()), tc.version)
+			ctx := testCtx(t)
+			sub, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{})
+			require.NoError(t, err)
+			require.Equal(t, []string{"g1-o0"}, readPayloads(t, ctx, sub, 1))
+			f, err := s.Fetch(ctx, FetchRequest{Namespace: cam1, Name: "video", End: Location{1, 0}})
+			require.NoError(t, err)
+			_, err = readAll(ctx, f)
+			require.ErrorIs(t, err, io.EOF)
+
+			stop()
+			_, err = readAll(ctx, sub)
+			var pd *PublishDoneError
+			require.ErrorAs(t, err, &pd)
+			require.Equal(t, wire.DoneGoingAway, pd.Code)
+			uri, ok := s.GoAwayURI()
+			require.True(t, ok)
+			require.Empty(t, uri)
+
+			select {
+			case err := <-served:
+				require.NoError(t, err)
+			case <-ctx.Done():
+				t.Fatal("Serve did not return")
+			}
+			<-s.Context().Done()
+			var se *SessionError
+			require.ErrorAs(t, s.Err(), &se)
+			require.Equal(t, wire.SessionNoError, se.Code)
+		})
+	}
+}
+
+// A subscriber that does not read and does not close: the graceful close
+// still delivers GOAWAY and PUBLISH_DONE, then closes at the deadline.
+func TestCloseGracefullyDeadline(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			origin := NewOrigin()
+			bc, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			tr, err := bc.CreateTrack("video", TrackOptions{})
+			require.NoError(t, err)
+			srv, addr := testServer(t, origin, SessionConfig{})
+			p := newRawPeer(t, dialRawConn(t, addr, false, v.ALPN(), &quic.Config{
+				InitialStreamReceiveWindow: 1 << 10, MaxStreamReceiveWindow: 1 << 10,
+			}), v)
+			path := ""
+			p.setup(wire.SetupParams{MaxRequestID: 100, Path: &path})
+			id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterNextGroupStart})
+			_, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK)
+			require.True(t, ok)
+			// More than the stream's flow control window: the write blocks.
+			require.NoError(t, tr.StartGroup(1))
+			for range 8 {
+				require.NoError(t, tr.WriteObject(make([]byte, 1000)))
+			}
+			sess := serverSession(t, srv)
+			require.Eventually(t, func() bool { return sess.Stats().BytesSent > 0 }, rawTimeout, time.Millisecond)
+
+			closed := make(chan struct{})
+			go func() {
+				defer close(closed)
+				sess.CloseGracefully(300 * time.Millisecond)
+			}()
+			require.Equal(t, &wire.GoAway{}, p.readUntil(p.notAnnounce))
+			done, isDone := p.readUntil(p.notAnnounce).(*wire.PublishDone)
+			require.True(t, isDone)
+			require.Equal(t, wire.PublishDone{RequestID: id, StatusCode: wire.DoneGoingAway, StreamCount: 1, Reason: "gateway shutting down"}, *done)
+			code, _ := p.closed()
+			require.Equal(t, wire.SessionNoError, code)
+			<-closed
+		})
+	}
+}
+
+// A client that received GOAWAY makes no new request; it closes the
+// session once its last subscription has ended.
+func TestClientAfterGoAway(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			subscribed := make(chan struct{})
+			closedCode := make(chan wire.SessionErrorCode, 1)
+			addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
+				if _, ok := p.read().(*wire.ClientSetup); !ok {
+					return
+				}
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				sub, ok := p.read().(*wire.Subscribe)
+				if !ok {
+					return
+				}
+				p.send(&wire.SubscribeOK{RequestID: sub.RequestID, TrackAlias: 9, GroupOrder: wire.GroupOrderAscending})
+				p.send(&wire.GoAway{NewSessionURI: "moqt://relay-2.example:443/live"})
+				<-subscribed
+				p.send(&wire.PublishDone{RequestID: sub.RequestID, StatusCode: wire.DoneGoingAway, Reason: "moving"})
+				code, _ := p.closed()
+				closedCode <- code
+			})
+			s := dialTestWith(t, "moqt://"+addr, DialOptions{Versions: []wire.Version{v}})
+			ctx := testCtx(t)
+			rt, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{})
+			require.NoError(t, err)
+			<-s.goawayCh
+			uri, ok := s.GoAwayURI()
+			require.True(t, ok)
+			require.Equal(t, "moqt://relay-2.example:443/live", uri)
+
+			_, err = s.Subscribe(ctx, cam1, "audio", SubscribeOptions{})
+			require.ErrorIs(t, err, ErrGoingAway)
+			_, err = s.TrackStatus(ctx, cam1, "audio")
+			require.ErrorIs(t, err, ErrGoingAway)
+			_, err = s.Fetch(ctx, FetchRequest{Namespace: cam1, Name: "audio", End: Location{1, 0}})
+			require.ErrorIs(t, err, ErrGoingAway)
+			_, err = s.SubscribeNamespace(ctx, cam1)
+			require.ErrorIs(t, err, ErrGoingAway)
+			require.NoError(t, s.Err(), "the session stays up while a subscription is open")
+
+			close(subscribed)
+			_, err = readAll(ctx, rt)
+			var pd *PublishDoneError
+			require.ErrorAs(t, err, &pd)
+			require.Equal(t, wire.SessionNoError, <-closedCode)
+		})
+	}
+}
+
+// A server receiving GOAWAY with a URI, or a second GOAWAY, closes the
+// session with PROTOCOL_VIOLATION; one GOAWAY without URI is fine.
+func TestServerReceivesGoAway(t *testing.T) {
+	for _, v := range drafts {
+		for _, tc := range []struct {
+			name string
+			msgs []wire.Message
+		}{
+			{"with uri", []wire.Message{&wire.GoAway{NewSessionURI: "moqt://elsewhere"}}},
+			{"twice", []wire.Message{&wire.GoAway{}, &wire.GoAway{}}},
+		} {
+			t.Run(tc.name+"/"+v.String(), func(t *testing.T) {
+				_, addr := testServer(t, NewOrigin(), SessionConfig{})
+				p, _ := dialRaw(t, addr, v, wire.SetupParams{})
+				for i, m := range tc.msgs {
+					p.send(m)
+					if i < len(tc.msgs)-1 {
+						p.sync()
+					}
+				}
+				code, reason := p.closed()
+				require.Equal(t, wire.SessionProtocolViolation, code, reason)
+			})
+		}
+	}
+}
+
+// A session closed while requests are pending releases every waiter.
+func TestCloseReleasesWaiters(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			gotSubscribe := make(chan struct{})
+			addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
+				if _, ok := p.read().(*wire.ClientSetup); !ok {
+					return
+				}
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				p.read()
+				close(gotSubscribe)
+				p.closed()
+			})
+			s := dialTestWith(t, "moqt://"+addr, DialOptions{Versions: []wire.Version{v}})
+			errc := make(chan error, 1)
+			go func() {
+				_, err := s.Subscribe(context.Background(), cam1, "video", SubscribeOptions{})
+				errc <- err
+			}()
+			<-gotSubscribe
+			require.NoError(t, s.Close())
+			err := <-errc
+			var se *SessionError
+			require.ErrorAs(t, err, &se)
+			require.Equal(t, wire.SessionNoError, se.Code)
+			require.False(t, errors.Is(err, ErrGoingAway))
+		})
+	}
+}
