@@ -48,6 +48,13 @@ func DialHappyEyeballs(ctx context.Context, addr string, tlsConf *tls.Config, qc
 	if len(v4)+len(v6) == 0 {
 		return nil, fmt.Errorf("resolve %s: no addresses", host)
 	}
+	return happyEyeballs(ctx, v6, v4, port, tlsConf, qconf)
+}
+
+// happyEyeballs races QUIC handshakes to the addresses: the families
+// interleaved, IPv6 first, a new attempt every HappyEyeballsDelay or as soon
+// as every running one failed.
+func happyEyeballs(ctx context.Context, v6, v4 []net.IP, port string, tlsConf *tls.Config, qconf *quic.Config) (*quic.Conn, error) {
 	// Interleave the families, IPv6 first (RFC 8305 §4).
 	var order []net.IP
 	for i := 0; i < max(len(v6), len(v4)); i++ {
@@ -112,5 +119,5 @@ func DialHappyEyeballs(ctx context.Context, addr string, tlsConf *tls.Config, qc
 	if winner != nil {
 		return winner, nil
 	}
-	return nil, fmt.Errorf("dial %s: %w", addr, errors.Join(errs...))
+	return nil, fmt.Errorf("dial %v port %s: %w", order, port, errors.Join(errs...))
 }

@@ -36,16 +36,15 @@ func TestAnnounceLifecycle(t *testing.T) {
 			b2, err := origin.Publish(cam2, nil)
 			require.NoError(t, err)
 			require.NoError(t, s.WaitAnnounced(ctx, cam2))
+			sess := serverSession(t, srv)
+			require.Eventually(t, func() bool { return sess.Stats().AnnouncesAcked == 2 }, rawTimeout, time.Millisecond)
+			require.Equal(t, 2, sess.Stats().AnnouncesSent)
 
 			b1.Close()
 			require.Eventually(t, func() bool { return !announcedNow(s, cam1) }, rawTimeout, time.Millisecond)
 			require.True(t, announcedNow(s, cam2))
 			b2.Close()
 			require.Eventually(t, func() bool { return len(s.Announced()) == 0 }, rawTimeout, time.Millisecond)
-
-			st := serverSession(t, srv).Stats()
-			require.Equal(t, 2, st.AnnouncesSent)
-			require.Equal(t, 2, st.AnnouncesAcked)
 		})
 	}
 }

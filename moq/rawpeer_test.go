@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,9 +270,10 @@ func (p *rawPeer) notAnnounce(m wire.Message) bool {
 	return true
 }
 
-// rawServer accepts one raw QUIC connection with alpn on 127.0.0.1 and
-// runs serve with a peer on its control stream (the peer's request IDs are
-// odd). It returns the address; the test ends after serve returns.
+// rawServer accepts raw QUIC connections with alpn on 127.0.0.1 and runs
+// serve for each with a peer on its control stream (the peer's request IDs
+// are odd). It returns the address; the test ends after every serve
+// returned.
 func rawServer(t testing.TB, alpn string, serve func(p *rawPeer)) string {
 	t.Helper()
 	cert, _, err := SelfSignedCert([]string{"127.0.0.1"}, time.Hour)
@@ -281,25 +283,28 @@ func rawServer(t testing.TB, alpn string, serve func(p *rawPeer)) string {
 	}, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
 	require.NoError(t, err)
 	v, _ := wire.VersionForALPN(alpn)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ctx, cancel := context.WithTimeout(context.Background(), rawTimeout)
-		defer cancel()
-		qc, err := ln.Accept(ctx)
-		if err != nil {
-			return
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			qc, err := ln.Accept(context.Background())
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer qc.CloseWithError(0, "")
+				ctx, cancel := context.WithTimeout(context.Background(), rawTimeout)
+				defer cancel()
+				st, err := qc.AcceptStream(ctx)
+				if err != nil {
+					return
+				}
+				serve(&rawPeer{t: t, v: v, c: quicConn{qc}, ctrl: quicStream{st}, r: bufio.NewReader(quicStream{st}), ids: 1})
+			})
 		}
-		defer qc.CloseWithError(0, "")
-		st, err := qc.AcceptStream(ctx)
-		if err != nil {
-			return
-		}
-		serve(&rawPeer{t: t, v: v, c: quicConn{qc}, ctrl: quicStream{st}, r: bufio.NewReader(quicStream{st}), ids: 1})
-	}()
+	})
 	t.Cleanup(func() {
 		ln.Close()
-		<-done
+		wg.Wait()
 	})
 	return ln.Addr().String()
 }

@@ -58,6 +58,9 @@ type Upstream struct {
 	origin *Origin
 	log    *slog.Logger
 	shards []*upstreamShard
+	// sleep waits d or until ctx ends (reporting false); tests record the
+	// backoff through it.
+	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // UpstreamStatus is the state of a relay connection.
@@ -89,7 +92,7 @@ func NewUpstream(origin *Origin, cfg UpstreamConfig) *Upstream {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	u := &Upstream{cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name)}
+	u := &Upstream{cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name), sleep: sleepCtx}
 	for i := range cfg.Sessions {
 		u.shards = append(u.shards, &upstreamShard{u: u, index: i})
 	}
@@ -204,7 +207,7 @@ func (sh *upstreamShard) run(ctx context.Context) {
 			wait := u.backoff(failures)
 			failures++
 			u.log.Warn("relay connection failed", "url", u.redacted(), "err", err, "retry_in", wait.Round(time.Millisecond))
-			if !sleepCtx(ctx, wait) {
+			if !u.sleep(ctx, wait) {
 				return
 			}
 			continue
@@ -239,7 +242,7 @@ func (sh *upstreamShard) run(ctx context.Context) {
 		wait := u.backoff(failures)
 		failures++
 		u.log.Warn("relay session ended", "url", u.redacted(), "err", sess.Err(), "retry_in", wait.Round(time.Millisecond))
-		if !sleepCtx(ctx, wait) {
+		if !u.sleep(ctx, wait) {
 			return
 		}
 	}
@@ -278,6 +281,10 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 			sess.CloseGracefully(2 * time.Second)
 			return "", false
 		case <-sess.Context().Done():
+			// A session that got GOAWAY may close itself once idle.
+			if uri, ok := sess.GoAwayURI(); ok {
+				return uri, true
+			}
 			if err := sess.Err(); err != nil {
 				sh.setErr(err)
 			}
@@ -287,7 +294,10 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 			sh.u.log.Info("relay sent GOAWAY: finishing in-flight groups, then reconnecting", "new_uri", uri)
 			// In-flight groups get a moment to complete before the old
 			// session closes.
-			sleepCtx(ctx, goAwayDrain)
+			drain, stop := context.WithCancel(ctx)
+			context.AfterFunc(sess.Context(), stop)
+			sh.u.sleep(drain, goAwayDrain)
+			stop()
 			sess.CloseGracefully(2 * time.Second)
 			return uri, true
 		case <-sess.refusedCh:

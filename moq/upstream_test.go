@@ -1,0 +1,314 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// The reconnect delay doubles from 250 ms to 30 s, with equal jitter: each
+// delay lies in [d/2, d].
+func TestUpstreamBackoff(t *testing.T) {
+	u := NewUpstream(NewOrigin(), UpstreamConfig{})
+	for n := range 20 {
+		d := min(250*time.Millisecond<<n, 30*time.Second)
+		seen := map[time.Duration]bool{}
+		for range 200 {
+			w := u.backoff(n)
+			require.GreaterOrEqual(t, w, d/2, "attempt %d", n)
+			require.LessOrEqual(t, w, d, "attempt %d", n)
+			seen[w] = true
+		}
+		require.Greater(t, len(seen), 1, "attempt %d: no jitter", n)
+	}
+	require.LessOrEqual(t, u.backoff(1000), 30*time.Second)
+
+	u = NewUpstream(NewOrigin(), UpstreamConfig{MinBackoff: time.Second, MaxBackoff: 3 * time.Second})
+	for n, d := range []time.Duration{time.Second, 2 * time.Second, 3 * time.Second, 3 * time.Second} {
+		w := u.backoff(n)
+		require.True(t, w >= d/2 && w <= d, "attempt %d: %v", n, w)
+	}
+}
+
+// quicListener accepts QUIC connections on addr until the test ends and
+// reports the local address each was accepted on.
+func quicListener(t testing.TB, addr string) (net.Addr, <-chan string) {
+	t.Helper()
+	cert, _, err := SelfSignedCert([]string{"localhost", "127.0.0.1", "::1"}, time.Hour)
+	require.NoError(t, err)
+	ln, err := quic.ListenAddr(addr, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moq-test"}}, nil)
+	require.NoError(t, err)
+	accepted := make(chan string, 8)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			qc, err := ln.Accept(context.Background())
+			if err != nil {
+				return
+			}
+			accepted <- ln.Addr().String()
+			wg.Go(func() {
+				<-qc.Context().Done()
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	return ln.Addr(), accepted
+}
+
+// dualStackPort listens on 127.0.0.1 and ::1 with the same port.
+func dualStackPort(t *testing.T) (port string, v4, v6 <-chan string) {
+	t.Helper()
+	for range 20 {
+		a4, c4 := quicListener(t, "127.0.0.1:0")
+		p := strconv.Itoa(a4.(*net.UDPAddr).Port)
+		pc, err := net.ListenPacket("udp", net.JoinHostPort("::1", p))
+		if err != nil {
+			continue // taken on ::1: try another port
+		}
+		pc.Close()
+		_, c6 := quicListener(t, net.JoinHostPort("::1", p))
+		return p, c4, c6
+	}
+	t.Fatal("no port free on both loopback addresses")
+	return "", nil, nil
+}
+
+func heTLS() *tls.Config {
+	return &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"moq-test"}}
+}
+
+func TestHappyEyeballs(t *testing.T) {
+	v6, v4 := []net.IP{net.IPv6loopback}, []net.IP{net.IPv4(127, 0, 0, 1)}
+	ctx := testCtx(t)
+
+	t.Run("both families: IPv6 first", func(t *testing.T) {
+		port, c4, c6 := dualStackPort(t)
+		qc, err := happyEyeballs(ctx, v6, v4, port, heTLS(), nil)
+		require.NoError(t, err)
+		defer qc.CloseWithError(0, "")
+		require.Equal(t, "::1", qc.RemoteAddr().(*net.UDPAddr).IP.String())
+		<-c6
+		require.Empty(t, c4)
+	})
+	t.Run("IPv4 only: falls back", func(t *testing.T) {
+		a4, c4 := quicListener(t, "127.0.0.1:0")
+		port := strconv.Itoa(a4.(*net.UDPAddr).Port)
+		qc, err := happyEyeballs(ctx, v6, v4, port, heTLS(), &quic.Config{HandshakeIdleTimeout: 5 * time.Second})
+		require.NoError(t, err)
+		defer qc.CloseWithError(0, "")
+		require.Equal(t, "127.0.0.1", qc.RemoteAddr().(*net.UDPAddr).IP.String())
+		<-c4
+	})
+	t.Run("IPv6 only", func(t *testing.T) {
+		a6, c6 := quicListener(t, "[::1]:0")
+		port := strconv.Itoa(a6.(*net.UDPAddr).Port)
+		qc, err := happyEyeballs(ctx, v6, v4, port, heTLS(), nil)
+		require.NoError(t, err)
+		defer qc.CloseWithError(0, "")
+		require.Equal(t, "::1", qc.RemoteAddr().(*net.UDPAddr).IP.String())
+		<-c6
+	})
+	t.Run("nobody listens", func(t *testing.T) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0") // a port nobody answers on
+		require.NoError(t, err)
+		defer pc.Close()
+		port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+		_, err = happyEyeballs(ctx, v6, v4, port, heTLS(), &quic.Config{HandshakeIdleTimeout: 300 * time.Millisecond})
+		require.Error(t, err)
+		require.ErrorContains(t, err, "::1")
+		require.ErrorContains(t, err, "127.0.0.1")
+	})
+	t.Run("names and literals", func(t *testing.T) {
+		a4, _ := quicListener(t, "127.0.0.1:0")
+		port := strconv.Itoa(a4.(*net.UDPAddr).Port)
+		for _, host := range []string{"localhost", "127.0.0.1"} {
+			qc, err := DialHappyEyeballs(ctx, net.JoinHostPort(host, port), heTLS(), nil)
+			require.NoError(t, err, host)
+			require.Equal(t, "127.0.0.1", qc.RemoteAddr().(*net.UDPAddr).IP.String())
+			qc.CloseWithError(0, "")
+		}
+		_, err := DialHappyEyeballs(ctx, "no-port", heTLS(), nil)
+		require.Error(t, err)
+	})
+}
+
+// recordSleep replaces the upstream's waits: it records each and returns
+// at once.
+type recordSleep struct {
+	mu    sync.Mutex
+	waits []time.Duration
+	sig   chan struct{}
+}
+
+func (r *recordSleep) sleep(ctx context.Context, d time.Duration) bool {
+	r.mu.Lock()
+	r.waits = append(r.waits, d)
+	r.mu.Unlock()
+	select {
+	case r.sig <- struct{}{}:
+	default:
+	}
+	return ctx.Err() == nil
+}
+
+func (r *recordSleep) recorded() []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.waits)
+}
+
+// runUpstream runs u until the test ends.
+func runUpstream(t *testing.T, u *Upstream) context.CancelFunc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		require.NoError(t, u.Run(ctx))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return cancel
+}
+
+// GOAWAY with a new URI moves the upstream to that relay at once.
+func TestUpstreamFollowsGoAway(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			relayB, addrB := testServer(t, NewOrigin(), SessionConfig{})
+			addrA := rawServer(t, v.ALPN(), func(p *rawPeer) {
+				if _, ok := p.read().(*wire.ClientSetup); !ok {
+					return
+				}
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				pn, ok := p.read().(*wire.PublishNamespace)
+				if !ok {
+					return
+				}
+				p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
+				p.send(&wire.GoAway{NewSessionURI: "moqt://" + addrB})
+				p.closed()
+			})
+			origin := NewOrigin()
+			_, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			u := NewUpstream(origin, UpstreamConfig{
+				Name: "a", URL: "moqt://" + addrA, Versions: []wire.Version{v},
+				TLSConfig: insecureTLS(), Logger: testLogger(),
+			})
+			rec := &recordSleep{sig: make(chan struct{}, 1)}
+			u.sleep = rec.sleep
+			runUpstream(t, u)
+
+			sess := serverSession(t, relayB)
+			require.NoError(t, sess.WaitAnnounced(testCtx(t), cam1))
+			require.Eventually(t, func() bool { return u.Status()[0].Connected }, rawTimeout, time.Millisecond)
+			for _, w := range rec.recorded() {
+				require.Equal(t, goAwayDrain, w, "only the drain, no backoff")
+			}
+		})
+	}
+}
+
+// A relay that refuses the token: a clear error, and reconnects that back
+// off instead of hammering the relay.
+func TestUpstreamTokenRefused(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			var mu sync.Mutex
+			var tokens [][]byte
+			addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
+				cs, ok := p.read().(*wire.ClientSetup)
+				if !ok {
+					return
+				}
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				pn, ok := p.read().(*wire.PublishNamespace)
+				if !ok {
+					return
+				}
+				mu.Lock()
+				tokens = append(tokens, cs.Params.AuthorizationTokens...)
+				tokens = append(tokens, pn.Params.AuthorizationTokens...)
+				mu.Unlock()
+				p.send(&wire.RequestError{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID, Code: wire.RequestUnauthorized, Reason: "bad token"})
+				p.closed()
+			})
+			origin := NewOrigin()
+			_, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			u := NewUpstream(origin, UpstreamConfig{
+				Name: "a", URL: "moqt://" + addr, Versions: []wire.Version{v}, Token: "s3cret",
+				MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second,
+				TLSConfig: insecureTLS(), Logger: testLogger(),
+			})
+			rec := &recordSleep{sig: make(chan struct{}, 1)}
+			u.sleep = rec.sleep
+			cancel := runUpstream(t, u)
+			for len(rec.recorded()) < 5 {
+				select {
+				case <-rec.sig:
+				case <-time.After(rawTimeout):
+					t.Fatal("no reconnect")
+				}
+			}
+			cancel()
+			waits := rec.recorded()[:5]
+			for i, w := range waits {
+				d := min(100*time.Millisecond<<i, time.Second)
+				require.True(t, w >= d/2 && w <= d, "wait %d is %v, want %v with jitter", i, w, d)
+			}
+			st := u.Status()[0]
+			require.Contains(t, st.LastError, "relay rejected our token")
+			require.Contains(t, st.LastError, "bad token")
+			require.False(t, st.Connected)
+
+			mu.Lock()
+			defer mu.Unlock()
+			require.NotEmpty(t, tokens)
+			for _, tok := range tokens {
+				parsed, err := wire.ParseToken(tok)
+				require.NoError(t, err)
+				require.Equal(t, wire.Token{AliasType: wire.TokenUseValue, Value: []byte("s3cret")}, parsed)
+			}
+		})
+	}
+}
+
+// An unreachable relay is retried with growing delays too.
+func TestUpstreamUnreachable(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer pc.Close()
+	u := NewUpstream(NewOrigin(), UpstreamConfig{
+		Name: "down", URL: "moqt://" + pc.LocalAddr().String(), DialTimeout: 100 * time.Millisecond,
+		TLSConfig: insecureTLS(), Logger: testLogger(),
+	})
+	rec := &recordSleep{sig: make(chan struct{}, 1)}
+	u.sleep = rec.sleep
+	cancel := runUpstream(t, u)
+	for len(rec.recorded()) < 3 {
+		<-rec.sig
+	}
+	cancel()
+	waits := rec.recorded()
+	require.LessOrEqual(t, waits[0], 250*time.Millisecond)
+	require.GreaterOrEqual(t, waits[2], 500*time.Millisecond)
+	require.NotEmpty(t, u.Status()[0].LastError)
+}
