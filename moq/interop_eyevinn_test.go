@@ -167,6 +167,48 @@ func TestEyevinnSubscribes(t *testing.T) {
 	}
 }
 
+// Eyevinn's Fetch API is served from our cache: standalone and joining
+// (relative and absolute) fetches, both drafts, both transports.
+func TestEyevinnFetch(t *testing.T) {
+	for _, tc := range transports {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := cacheFixture(t, SessionConfig{})
+			c := dialEyevinn(t, tc.url(addr), tc.version)
+			ctx := testCtx(t)
+			require.NoError(t, c.waitAnnounced(ctx, cam1))
+			rt, err := c.sess.Subscribe(ctx, cam1, "video")
+			require.NoError(t, err)
+			defer rt.Close()
+			largest, ok := rt.LargestLocation()
+			require.True(t, ok)
+			require.Equal(t, moqtransport.Location{Group: 12, Object: 1}, largest)
+
+			// Eyevinn does not end a fetch at FIN (the objects stop coming):
+			// read the number expected. Our own client's fetch tests check
+			// that nothing follows.
+			fetch := func(want []string, ns []string, name string, opts ...moqtransport.FetchOption) {
+				t.Helper()
+				f, err := c.sess.Fetch(ctx, ns, name, opts...)
+				require.NoError(t, err)
+				defer f.Close()
+				var got []string
+				for len(got) < len(want) {
+					o, err := f.ReadObject(ctx)
+					require.NoError(t, err)
+					got = append(got, string(o.Payload))
+				}
+				require.Equal(t, want, got)
+			}
+			fetch(objs("g10-o1", "g10-o2", "g11-o0", "g11-o1"), cam1, "video",
+				moqtransport.WithFetchStartLocation(moqtransport.Location{Group: 10, Object: 1}),
+				moqtransport.WithFetchEndLocation(moqtransport.Location{Group: 11, Object: 2}))
+			fetch(objs("g11-o0", "g11-o1", "g11-o2"), nil, "", moqtransport.WithJoiningFetchRelative(rt.RequestID(), 1))
+			fetch(objs("g10-o0", "g10-o1", "g10-o2", "g11-o0", "g11-o1", "g11-o2"), nil, "",
+				moqtransport.WithJoiningFetchAbsolute(rt.RequestID(), 10))
+		})
+	}
+}
+
 // requestCode14 maps a draft-14 SUBSCRIBE_ERROR code to the draft-16 value
 // our constants use.
 func requestCode14(v wire.Version, code uint64) uint64 {
