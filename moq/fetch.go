@@ -273,14 +273,20 @@ func (f *FetchResult) ReadObject(ctx context.Context) (Object, error) {
 	case o := <-f.objects:
 		return o, nil
 	case <-f.end:
-		select {
-		case o := <-f.objects:
-			return o, nil
-		default:
-		}
-		return Object{}, f.err
+	case <-f.s.ctx.Done():
 	case <-ctx.Done():
 		return Object{}, ctx.Err()
+	}
+	select {
+	case o := <-f.objects:
+		return o, nil
+	default:
+	}
+	select {
+	case <-f.end:
+		return Object{}, f.err
+	default:
+		return Object{}, context.Cause(f.s.ctx)
 	}
 }
 

@@ -100,8 +100,7 @@ func TestPublishNamespaceAnswers(t *testing.T) {
 				}
 			}
 			require.Equal(t, want, done)
-			_, err := p.tryRead(50 * time.Millisecond)
-			require.Error(t, err, "no PUBLISH_NAMESPACE_DONE for the refused and cancelled namespaces")
+			p.quiet(50 * time.Millisecond) // no DONE for the refused and cancelled namespaces
 		})
 	}
 }

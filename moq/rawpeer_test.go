@@ -238,6 +238,20 @@ func (p *rawPeer) subscribe(ns Namespace, name string, f wire.Filter) uint64 {
 	return id
 }
 
+// quiet fails if a control message other than an announcement arrives
+// within d.
+func (p *rawPeer) quiet(d time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		m, err := p.tryRead(time.Until(deadline))
+		if err != nil {
+			return
+		}
+		require.False(p.t, p.notAnnounce(m), "unexpected %T", m)
+	}
+}
+
 // sync waits until the server has handled everything sent before: it
 // answers a TRACK_STATUS after them (one control stream, read in order).
 func (p *rawPeer) sync() {

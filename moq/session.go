@@ -441,7 +441,7 @@ func (s *Session) readControl() {
 				s.fail(sessionErrorf(wire.SessionProtocolViolation, "control stream closed"))
 				return
 			}
-			if se, ok := closeError(err); ok {
+			if se, ok := s.closeCause(err); ok {
 				s.fail(se)
 				return
 			}

@@ -51,21 +51,29 @@ func (s *Session) setup(ctx context.Context) error {
 	return nil
 }
 
-// remoteCause turns an error caused by the peer closing the transport with
-// a MoQT code (VERSION_NEGOTIATION_FAILED, say) into that *SessionError.
+// remoteCause turns an error caused by the transport closing (the peer's
+// VERSION_NEGOTIATION_FAILED, say) into that *SessionError.
 func (s *Session) remoteCause(err error) error {
 	if _, ok := errors.AsType[*SessionError](err); ok {
 		return err
 	}
-	if se, ok := closeError(err); ok {
+	if se, ok := s.closeCause(err); ok {
 		return se
 	}
+	return err
+}
+
+// closeCause is the *SessionError behind an I/O error of a closed
+// transport. The transport's own close cause comes first: an I/O error may
+// show only a consequence (webtransport-go closes the QUIC connection with
+// H3_NO_ERROR once the peer closed the session with its code).
+func (s *Session) closeCause(err error) (*SessionError, bool) {
 	if s.c.Context().Err() != nil {
-		if se, ok := errors.AsType[*SessionError](transportError(s.c)); ok {
-			return se
+		if se, ok := closeError(s.c.CloseCause()); ok {
+			return se, true
 		}
 	}
-	return err
+	return closeError(err)
 }
 
 // setupCause prefers the timeout over the I/O error it caused.

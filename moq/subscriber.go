@@ -324,17 +324,24 @@ func (t *RemoteTrack) ReadObject(ctx context.Context) (Object, error) {
 	case o := <-t.objects:
 		return o, nil
 	case <-t.end:
-		select {
-		case o := <-t.objects:
-			return o, nil
-		default:
-		}
+	case <-t.s.ctx.Done():
+	case <-ctx.Done():
+		return Object{}, ctx.Err()
+	}
+	// Ended: what arrived first, then why it ended. The track's own end
+	// wins over the session's (a client closes itself after GOAWAY once
+	// its subscriptions are done).
+	select {
+	case o := <-t.objects:
+		return o, nil
+	default:
+	}
+	select {
+	case <-t.end:
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		return Object{}, t.doneErr
-	case <-ctx.Done():
-		return Object{}, ctx.Err()
-	case <-t.s.ctx.Done():
+	default:
 		return Object{}, context.Cause(t.s.ctx)
 	}
 }
