@@ -11,6 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
@@ -222,5 +223,55 @@ func TestCloseReleasesWaiters(t *testing.T) {
 			require.Equal(t, wire.SessionNoError, se.Code)
 			require.False(t, errors.Is(err, ErrGoingAway))
 		})
+	}
+}
+
+// Nothing a server or a client session started survives Serve's return and
+// Close.
+func TestNoGoroutineOutlivesServeAndClose(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	origin := NewOrigin()
+	bc, err := origin.Publish(cam1, nil)
+	require.NoError(t, err)
+	tr, err := bc.CreateTrack("video", TrackOptions{})
+	require.NoError(t, err)
+	writeObjects(t, tr, 1, 2)
+
+	cert, _, err := SelfSignedCert([]string{"127.0.0.1"}, time.Hour)
+	require.NoError(t, err)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer pc.Close()
+	srv := &Server{Origin: origin, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger()}
+	serveCtx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(serveCtx, pc) }()
+
+	ctx := testCtx(t)
+	var sessions []*Session
+	for _, tc := range transports {
+		s, err := Dial(ctx, tc.url(pc.LocalAddr().String()), DialOptions{
+			Versions: []wire.Version{tc.version}, TLSConfig: insecureTLS(), Logger: testLogger(),
+		})
+		require.NoError(t, err)
+		sessions = append(sessions, s)
+		sub, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{})
+		require.NoError(t, err)
+		require.Len(t, readPayloads(t, ctx, sub, 2), 2)
+		n, err := s.SubscribeNamespace(ctx, Namespace{"live"})
+		require.NoError(t, err)
+		_, err = n.Next(ctx)
+		require.NoError(t, err)
+	}
+	// Half the clients leave first, the server shuts down with the others
+	// still connected.
+	for _, s := range sessions[:2] {
+		require.NoError(t, s.Close())
+	}
+	stop()
+	require.NoError(t, <-served)
+	for _, s := range sessions[2:] {
+		<-s.Context().Done()
+		require.NoError(t, s.Close())
 	}
 }
