@@ -127,6 +127,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 		if u.RawQuery != "" {
 			s.path += "?" + u.RawQuery
 		}
+		s.authority = u.Host
 	}
 	if err := s.setup(ctx); err != nil {
 		s.fail(err)

@@ -69,10 +69,11 @@ type Session struct {
 	wmu   sync.Mutex
 	wbuf  []byte
 
-	ids      *requestIDs
-	moqRS    bool
-	peerImpl string
-	path     string // PATH of a raw QUIC client (client side: what we send)
+	ids       *requestIDs
+	moqRS     bool
+	peerImpl  string
+	path      string // PATH of a raw QUIC client (client side: what we send)
+	authority string // AUTHORITY a raw QUIC client sends
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc

@@ -111,6 +111,9 @@ func (s *Session) serverSetup(context.Context) error {
 	if s.c.Transport() == "webtransport" && cs.Params.Path != nil {
 		return sessionErrorf(wire.SessionInvalidPath, "PATH parameter over WebTransport")
 	}
+	if s.c.Transport() == "webtransport" && cs.Params.Authority != nil {
+		return sessionErrorf(wire.SessionInvalidAuthority, "AUTHORITY parameter over WebTransport")
+	}
 	if cs.Params.Path != nil {
 		s.path = *cs.Params.Path
 	}
@@ -125,8 +128,12 @@ func (s *Session) serverSetup(context.Context) error {
 func (s *Session) clientSetup(context.Context) error {
 	p := s.localSetupParams()
 	if s.c.Transport() == "quic" {
-		path := s.path
+		// draft-16 §9.3.1.1-2: PATH and AUTHORITY carry the moqt:// URI.
+		path, authority := s.path, s.authority
 		p.Path = &path
+		if authority != "" {
+			p.Authority = &authority
+		}
 	}
 	cs := &wire.ClientSetup{Params: p}
 	if s.version == wire.Draft14 {
