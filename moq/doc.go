@@ -17,15 +17,22 @@
 // A Server serves one UDP port: raw QUIC with ALPN moqt-16 (draft-16) and
 // moq-00 (draft-14, version chosen in SETUP), and WebTransport over HTTP/3
 // at a path (draft-16 when the client offers moqt-16 in
-// WT-Available-Protocols, else draft-14). Dial opens the same sessions as a
-// client, to a relay for instance. Either way a Session announces every
-// live broadcast of its origin (PUBLISH_NAMESPACE) and withdraws it when it
-// ends, serves SUBSCRIBE (all four filters), SUBSCRIBE_UPDATE /
-// REQUEST_UPDATE, UNSUBSCRIBE, TRACK_STATUS, FETCH (standalone and joining,
-// from the cache) and SUBSCRIBE_NAMESPACE, and can itself Subscribe, Fetch
-// and ask for TrackStatus. Session.Version is the negotiated draft; a
-// version mismatch fails with an error matching ErrVersionNegotiation that
-// names what each side offered.
+// WT-Available-Protocols, else draft-14); Server.Versions restricts the
+// drafts offered. Dial opens the same sessions as a client, to a relay for
+// instance. Either way a Session announces every live broadcast of its
+// origin (PUBLISH_NAMESPACE) and withdraws it when it ends (with
+// SessionConfig.NoAnnounce only those under a prefix the peer asked for
+// with SUBSCRIBE_NAMESPACE), serves SUBSCRIBE (all four filters),
+// SUBSCRIBE_UPDATE (narrowing only) and REQUEST_UPDATE (draft-16: the end
+// group may also move later), UNSUBSCRIBE, TRACK_STATUS, FETCH
+// (standalone and joining, from the cache) and SUBSCRIBE_NAMESPACE
+// (draft-14 on the control stream, draft-16 on its own stream with
+// NAMESPACE and NAMESPACE_DONE), and can itself Subscribe, Fetch,
+// SubscribeNamespace and ask for TrackStatus. It enforces the request ID
+// rules on what the peer sends (INVALID_REQUEST_ID, TOO_MANY_REQUESTS) and
+// raises the peer's MAX_REQUEST_ID as it uses IDs. Session.Version is the
+// negotiated draft, also logged; a version mismatch fails with an error
+// matching ErrVersionNegotiation that names what each side offered.
 //
 // # Delivery
 //
@@ -35,31 +42,47 @@
 // which allows a track to mix both; draft-14 does not, so there the object
 // is counted (SessionStats.DatagramsLost) and logged. A subscriber that
 // falls more than MaxLagGroups groups behind loses whole groups: its stream
-// is reset and it continues at the newest group. A Largest Object
-// subscription starts at the newest group's first object (as moq-rs relays
-// do) so the subscriber can decode at once; SessionConfig.StrictLargestObject
-// restores the draft's start after the newest object.
+// is reset, the loss is counted (SessionStats.GroupsDropped) and it
+// continues at the newest group; the writer never waits for it. A Largest
+// Object subscription starts at the newest group's first object (as moq-rs
+// relays do) so the subscriber can decode at once;
+// SessionConfig.StrictLargestObject restores the draft's start after the
+// newest object. A joining FETCH ends where its subscription starts, so the
+// two neither overlap nor leave a gap. AbsoluteStart and AbsoluteRange
+// subscriptions that start in the past begin with what the cache still
+// holds.
 //
 // # Closing
 //
 // Session.CloseGracefully ends every subscription with PUBLISH_DONE
 // (GOING_AWAY), sends GOAWAY where the peer allows it, and closes with
-// NO_ERROR within a deadline; Server.Serve does this for every session when
-// its context ends. No goroutine outlives Close or Serve.
+// NO_ERROR once the peer has closed or the deadline has passed; Server.Serve
+// does this for every session when its context ends. A client that
+// receives GOAWAY makes no new request and closes the session itself once
+// nothing is open any more; GoAwayURI tells where to reconnect. No
+// goroutine outlives Close or Serve.
 //
 // # Peer quirks
 //
 // moq-rs draft-14 endpoints close the session on MAX_REQUEST_ID,
 // REQUESTS_BLOCKED and GOAWAY and allow 50 requests per session: with
 // SessionConfig.MoqRSDraft14, or when the peer's MOQT_IMPLEMENTATION names
-// moq-rs, none of those messages is sent and at most 50 requests are made.
+// moq-rs, none of those messages is sent and at most 50 requests are made;
+// as their limit for our session cannot grow, it is not enforced either.
+// A draft-16 peer may use up to 16 skipped request IDs later: its
+// SUBSCRIBE_NAMESPACE travels on a stream of its own and can be overtaken
+// by the next request on the control stream.
 //
 // # Not supported yet
 //
 // PUBLISH (publisher-initiated subscriptions) is refused with
-// NOT_SUPPORTED; subscriber priorities and group order do not reorder
-// delivery (groups go out in ascending order, QUIC stream urgency follows
-// the publisher priority on raw QUIC); DELIVERY_TIMEOUT and
-// MAX_CACHE_DURATION parameters are ignored; authorization tokens received
-// are not checked; drafts other than 14 and 16.
+// NOT_SUPPORTED, and a SUBSCRIBE_NAMESPACE asking for PUBLISH messages only
+// gets none; subscriber priorities and group order do not reorder delivery
+// (groups go out in ascending order, QUIC stream urgency follows the
+// publisher priority on raw QUIC); DELIVERY_TIMEOUT, MAX_CACHE_DURATION and
+// EXPIRES are ignored; authorization tokens received are not checked and
+// token aliases are not kept; a second subscription to the same track is
+// not refused with DUPLICATE_SUBSCRIPTION; a peer that does not close after
+// GOAWAY is closed with NO_ERROR at the deadline, not GOAWAY_TIMEOUT;
+// drafts other than 14 and 16.
 package moq
