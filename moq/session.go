@@ -489,7 +489,7 @@ func (s *Session) handle(m wire.Message) error {
 		s.onPeerPublishNamespaceDone(m)
 		return nil
 	case *wire.Publish:
-		if err := s.ids.accept(m.RequestID); err != nil {
+		if err := s.acceptRequest(m.RequestID); err != nil {
 			return err
 		}
 		return s.writeControl(&wire.RequestError{
