@@ -681,3 +681,23 @@ var (
 	_ = errors.New
 	_ atomic.Int32
 )
+
+// PUBLISH is not supported: refused with NOT_SUPPORTED, the session goes on.
+func TestPublishRefused(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			_, addr := testServer(t, NewOrigin(), SessionConfig{})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 10})
+			id := p.nextID()
+			p.send(&wire.Publish{
+				RequestID: id, Namespace: wire.Namespace(cam1), TrackName: "video", TrackAlias: 1,
+				GroupOrder: wire.GroupOrderAscending, Forward: true,
+			})
+			re, ok := p.readUntil(p.notAnnounce).(*wire.RequestError)
+			require.True(t, ok)
+			require.Equal(t, id, re.RequestID)
+			require.Equal(t, wire.RequestNotSupported, re.Code)
+			p.sync()
+		})
+	}
+}
