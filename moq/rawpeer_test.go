@@ -179,16 +179,23 @@ func (p *rawPeer) acceptUni() receiveStream {
 	return st
 }
 
-// subgroupObjects reads one subgroup stream to its end and returns its
-// header and object payloads; fin says it ended with FIN (not a reset).
+// readSubgroupStream reads one subgroup stream to its end and returns its
+// header and object payloads; fin says it ended with FIN (not a reset,
+// which may come before the header).
 func readSubgroupStream(t testing.TB, st receiveStream, v wire.Version) (h wire.SubgroupHeader, payloads []string, fin bool) {
 	t.Helper()
 	st.SetReadDeadline(time.Now().Add(rawTimeout))
 	br := bufio.NewReader(st)
 	typ, err := wire.ReadStreamType(br)
+	if isReset(err) {
+		return h, nil, false
+	}
 	require.NoError(t, err)
 	require.True(t, wire.IsSubgroupType(typ, v), "stream type 0x%x", typ)
 	h, err = wire.ReadSubgroupHeader(br, v, typ)
+	if isReset(err) {
+		return h, nil, false
+	}
 	require.NoError(t, err)
 	sg := wire.SubgroupStream{Version: v, Header: h}
 	for {
@@ -196,14 +203,10 @@ func readSubgroupStream(t testing.TB, st receiveStream, v wire.Version) (h wire.
 		if errors.Is(err, io.EOF) {
 			return h, payloads, true
 		}
-		if err != nil {
-			var se *quic.StreamError
-			var we *webtransport.StreamError
-			if errors.As(err, &se) || errors.As(err, &we) {
-				return h, payloads, false
-			}
-			require.NoError(t, err)
+		if isReset(err) {
+			return h, payloads, false
 		}
+		require.NoError(t, err)
 		b := make([]byte, oh.PayloadLength)
 		if _, err := io.ReadFull(br, b); err != nil {
 			return h, payloads, false
@@ -213,6 +216,13 @@ func readSubgroupStream(t testing.TB, st receiveStream, v wire.Version) (h wire.
 		}
 		payloads = append(payloads, string(b))
 	}
+}
+
+// isReset reports a stream reset by the peer.
+func isReset(err error) bool {
+	var se *quic.StreamError
+	var we *webtransport.StreamError
+	return errors.As(err, &se) || errors.As(err, &we)
 }
 
 func statusName(s wire.ObjectStatus) string {
