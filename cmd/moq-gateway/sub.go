@@ -283,7 +283,21 @@ func (t *trackFile) add(o moq.Object) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.started {
+		// The first groups arrive on parallel streams (cached ones and the
+		// live one), in any order: wait until one has ended, or two are
+		// under way, then begin at the oldest.
+		if t.pending == nil {
+			t.pending = map[uint64][]moq.Object{}
+		}
+		t.pending[o.Group] = append(t.pending[o.Group], o)
+		if o.Status != wire.StatusEndOfGroup && !o.Datagram && len(t.pending) < 2 {
+			return nil
+		}
 		t.started, t.firstGroup = true, o.Group
+		for g := range t.pending {
+			t.firstGroup = min(t.firstGroup, g)
+		}
+		return t.advanceLocked()
 	}
 	if !t.haveCur && o.Group >= t.cur {
 		t.cur, t.haveCur = o.Group, true
