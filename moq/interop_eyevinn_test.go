@@ -209,6 +209,42 @@ func TestEyevinnFetch(t *testing.T) {
 	}
 }
 
+// Eyevinn's UpdateSubscription (SUBSCRIBE_UPDATE with start {0, 0} unless
+// set) pauses and resumes delivery without ending the session.
+func TestEyevinnUpdateSubscription(t *testing.T) {
+	for _, tc := range transports {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, addr := cacheFixture(t, SessionConfig{})
+			c := dialEyevinn(t, tc.url(addr), tc.version)
+			ctx := testCtx(t)
+			require.NoError(t, c.waitAnnounced(ctx, cam1))
+			rt, err := c.sess.Subscribe(ctx, cam1, "video")
+			require.NoError(t, err)
+			defer rt.Close()
+			for _, want := range objs("g12-o0", "g12-o1") {
+				o, err := rt.ReadObject(ctx)
+				require.NoError(t, err)
+				require.Equal(t, want, string(o.Payload))
+			}
+			// A TRACK_STATUS round trip makes sure each update was handled
+			// (one control stream, read in order).
+			update := func(forward bool) {
+				t.Helper()
+				require.NoError(t, c.sess.UpdateSubscription(ctx, rt.RequestID(), moqtransport.WithUpdateForward(forward)))
+				_, err := c.sess.RequestTrackStatus(ctx, cam1, "video")
+				require.NoError(t, err)
+			}
+			update(false)
+			writeObjects(t, tr, 13, 2)
+			update(true)
+			writeObjects(t, tr, 14, 1)
+			o, err := rt.ReadObject(ctx)
+			require.NoError(t, err)
+			require.Equal(t, "g14-o0", string(o.Payload), "nothing was forwarded while paused")
+		})
+	}
+}
+
 // requestCode14 maps a draft-14 SUBSCRIBE_ERROR code to the draft-16 value
 // our constants use.
 func requestCode14(v wire.Version, code uint64) uint64 {

@@ -142,8 +142,8 @@ func (s *Session) onUnsubscribe(m *wire.Unsubscribe) error {
 }
 
 // onRequestUpdate changes a subscription: SUBSCRIBE_UPDATE (draft-14
-// §9.10) may only narrow it (a later start, an earlier end group: anything
-// else is a PROTOCOL_VIOLATION) and has no answer; REQUEST_UPDATE
+// §9.10) may only narrow it (a later start, an earlier end group; a later
+// end is a PROTOCOL_VIOLATION) and has no answer; REQUEST_UPDATE
 // (draft-16 §9.11) may also move the end group later and is answered with
 // REQUEST_OK carrying the largest location. Objects already sent are not
 // sent again: an earlier start is a matter for FETCH. Forward applies at
@@ -167,17 +167,17 @@ func (s *Session) onRequestUpdate(m *wire.RequestUpdate) error {
 			"no subscription %d", m.ExistingRequestID)
 	}
 	if f := m.Filter; f != nil {
-		start, end, hasEnd := sub.r.bounds()
+		_, end, hasEnd := sub.r.bounds()
 		newEnd, newHasEnd := f.EndGroup, f.Type == wire.FilterAbsoluteRange
 		if newHasEnd && newEnd < f.Start.Group {
 			return sessionErrorf(wire.SessionProtocolViolation, "update end group %d before its start group %d", newEnd, f.Start.Group)
 		}
-		if d14 {
-			widens := Location(f.Start).Less(start) || (hasEnd && (!newHasEnd || newEnd > end))
-			if widens {
-				return sessionErrorf(wire.SessionProtocolViolation, "SUBSCRIBE_UPDATE widens subscription %d", m.ExistingRequestID)
-			}
+		if d14 && hasEnd && (!newHasEnd || newEnd > end) {
+			return sessionErrorf(wire.SessionProtocolViolation, "SUBSCRIBE_UPDATE moves the end of subscription %d later", m.ExistingRequestID)
 		}
+		// An earlier start is ignored, not a violation as draft-14 has it:
+		// Eyevinn v0.9.0 sends {0, 0} when its caller changes only forward
+		// or priority, and draft-16 allows it anyway.
 		sub.r.setStart(Location(f.Start))
 		if newHasEnd != hasEnd || newEnd != end {
 			sub.r.setEnd(newEnd, newHasEnd)
