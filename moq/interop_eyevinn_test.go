@@ -236,6 +236,9 @@ func TestEyevinnUpdateSubscription(t *testing.T) {
 			}
 			update(false)
 			writeObjects(t, tr, 13, 2)
+			// Forward applies when an object is sent: let the subscription
+			// pass group 13 before resuming.
+			waitReadersCaughtUp(t, tr)
 			update(true)
 			writeObjects(t, tr, 14, 1)
 			o, err := rt.ReadObject(ctx)
@@ -243,6 +246,22 @@ func TestEyevinnUpdateSubscription(t *testing.T) {
 			require.Equal(t, "g14-o0", string(o.Payload), "nothing was forwarded while paused")
 		})
 	}
+}
+
+// waitReadersCaughtUp waits until every subscription of tr has taken the
+// newest object.
+func waitReadersCaughtUp(t *testing.T, tr *Track) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		for r := range tr.readers {
+			if r.g != tr.cur || r.idx < len(tr.cur.objects) {
+				return false
+			}
+		}
+		return true
+	}, rawTimeout, time.Millisecond)
 }
 
 // requestCode14 maps a draft-14 SUBSCRIBE_ERROR code to the draft-16 value

@@ -419,26 +419,28 @@ func TestSubscribeFilters(t *testing.T) {
 	cases := []struct {
 		name string
 		opts SubscribeOptions
-		// largest tells SUBSCRIBE_OK's largest location.
-		want []string // objects received while groups 12 (rest) and 13 are written
-		done error    // how the subscription ends after group 13 (nil: open)
+		// cached are the objects received at once, from the cache; later
+		// come those received while group 12's last object and group 13
+		// are written.
+		cached, later []string
+		done          error // how the subscription ends after group 13 (nil: open)
 	}{
-		{"largest object", SubscribeOptions{}, objs("g12-o0", "g12-o1", "g12-o2", "g13-o0", "g13-o1"), nil},
-		{"next group start", SubscribeOptions{Filter: wire.FilterNextGroupStart}, objs("g13-o0", "g13-o1"), nil},
+		{"largest object", SubscribeOptions{}, objs("g12-o0", "g12-o1"), objs("g12-o2", "g13-o0", "g13-o1"), nil},
+		{"next group start", SubscribeOptions{Filter: wire.FilterNextGroupStart}, nil, objs("g13-o0", "g13-o1"), nil},
 		{
 			"absolute start in the cache",
 			SubscribeOptions{Filter: wire.FilterAbsoluteStart, Start: Location{11, 2}},
-			objs("g11-o2", "g12-o0", "g12-o1", "g12-o2", "g13-o0", "g13-o1"), nil,
+			objs("g11-o2", "g12-o0", "g12-o1"), objs("g12-o2", "g13-o0", "g13-o1"), nil,
 		},
 		{
 			"absolute start in the future",
 			SubscribeOptions{Filter: wire.FilterAbsoluteStart, Start: Location{13, 1}},
-			objs("g13-o1"), nil,
+			nil, objs("g13-o1"), nil,
 		},
 		{
 			"absolute range",
 			SubscribeOptions{Filter: wire.FilterAbsoluteRange, Start: Location{12, 1}, EndGroup: 12},
-			objs("g12-o1", "g12-o2"), io.EOF,
+			objs("g12-o1"), objs("g12-o2"), io.EOF,
 		},
 	}
 	for _, tc := range cases {
@@ -450,10 +452,13 @@ func TestSubscribeFilters(t *testing.T) {
 				sub, err := s.Subscribe(ctx, cam1, "video", tc.opts)
 				require.NoError(t, err)
 				require.Equal(t, &Location{12, 1}, sub.Largest, "SUBSCRIBE_OK carries the largest location")
+				// Read what is cached before more groups come: a reader two
+				// groups behind would lose groups (MaxLagGroups).
+				require.Equal(t, tc.cached, sortObjs(readPayloads(t, ctx, sub, len(tc.cached))))
 				require.NoError(t, tr.WriteObject([]byte("g12-o2")))
 				writeObjects(t, tr, 13, 2)
 				// Groups travel on parallel streams: compare in location order.
-				require.Equal(t, tc.want, sortObjs(readPayloads(t, ctx, sub, len(tc.want))))
+				require.Equal(t, tc.later, sortObjs(readPayloads(t, ctx, sub, len(tc.later))))
 				if tc.done != nil {
 					writeObjects(t, tr, 14, 1)
 					rest, err := readAll(ctx, sub)

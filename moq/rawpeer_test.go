@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -302,10 +303,9 @@ func rawServer(t testing.TB, alpn string, serve func(p *rawPeer)) string {
 	t.Helper()
 	cert, _, err := SelfSignedCert([]string{"127.0.0.1"}, time.Hour)
 	require.NoError(t, err)
-	ln, err := quic.ListenAddr("127.0.0.1:0", &tls.Config{
+	ln, closeTransport := listenQUIC(t, "127.0.0.1:0", &tls.Config{
 		Certificates: []tls.Certificate{cert}, NextProtos: []string{alpn},
 	}, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
-	require.NoError(t, err)
 	v, _ := wire.VersionForALPN(alpn)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -329,6 +329,23 @@ func rawServer(t testing.TB, alpn string, serve func(p *rawPeer)) string {
 	t.Cleanup(func() {
 		ln.Close()
 		wg.Wait()
+		closeTransport()
 	})
 	return ln.Addr().String()
+}
+
+// listenQUIC listens on addr with a transport of its own; closeTransport
+// stops it at once (a listener opened with quic.ListenAddr keeps its
+// transport until its closed connections have drained).
+func listenQUIC(t testing.TB, addr string, tlsConf *tls.Config, qconf *quic.Config) (ln *quic.Listener, closeTransport func()) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", addr)
+	require.NoError(t, err)
+	tr := &quic.Transport{Conn: pc}
+	ln, err = tr.Listen(tlsConf, qconf)
+	require.NoError(t, err)
+	return ln, func() {
+		tr.Close()
+		pc.Close()
+	}
 }

@@ -46,9 +46,9 @@ func quicListener(t testing.TB, addr string) (net.Addr, <-chan string) {
 	t.Helper()
 	cert, _, err := SelfSignedCert([]string{"localhost", "127.0.0.1", "::1"}, time.Hour)
 	require.NoError(t, err)
-	ln, err := quic.ListenAddr(addr, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moq-test"}}, nil)
-	require.NoError(t, err)
+	ln, closeTransport := listenQUIC(t, addr, &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moq-test"}}, nil)
 	accepted := make(chan string, 8)
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
@@ -58,13 +58,19 @@ func quicListener(t testing.TB, addr string) (net.Addr, <-chan string) {
 			}
 			accepted <- ln.Addr().String()
 			wg.Go(func() {
-				<-qc.Context().Done()
+				select {
+				case <-qc.Context().Done():
+				case <-stop:
+					qc.CloseWithError(0, "")
+				}
 			})
 		}
 	})
 	t.Cleanup(func() {
 		ln.Close()
+		close(stop)
 		wg.Wait()
+		closeTransport()
 	})
 	return ln.Addr(), accepted
 }
