@@ -258,7 +258,7 @@ func cacheFixture(t *testing.T, cfg SessionConfig) (*Track, string) {
 	origin := NewOrigin()
 	bc, err := origin.Publish(cam1, nil)
 	require.NoError(t, err)
-	tr, err := bc.CreateTrack("video", TrackOptions{CacheGroups: 4})
+	tr, err := bc.CreateTrack("video", TrackOptions{CacheGroups: 4, MinCacheAge: -1, LagGrace: -1})
 	require.NoError(t, err)
 	writeObjects(t, tr, 10, 3)
 	writeObjects(t, tr, 11, 3)

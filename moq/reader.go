@@ -2,6 +2,7 @@ package moq
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
@@ -163,6 +164,9 @@ func (r *trackReader) onGroupLocked(g *group) bool {
 	}
 	if g.seq-pos <= MaxLagGroups {
 		return false
+	}
+	if time.Since(r.g.endedAt) < r.t.opts.LagGrace {
+		return false // a burst of groups written at once, not a slow reader
 	}
 	r.skipped += int(g.seq - r.g.seq)
 	r.g, r.idx, r.endSent, r.skipRest = g, 0, false, false

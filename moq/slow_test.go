@@ -23,7 +23,7 @@ func TestSlowSubscriber(t *testing.T) {
 			origin := NewOrigin()
 			bc, err := origin.Publish(cam1, nil)
 			require.NoError(t, err)
-			tr, err := bc.CreateTrack("video", TrackOptions{CacheGroups: 1})
+			tr, err := bc.CreateTrack("video", TrackOptions{CacheGroups: 1, MinCacheAge: -1, LagGrace: -1})
 			require.NoError(t, err)
 			srv, addr := testServer(t, origin, SessionConfig{})
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
@@ -41,6 +42,17 @@ type TrackOptions struct {
 	// ingest probe, and a subscriber that was waiting should still get
 	// them).
 	CacheGroups int
+	// MinCacheAge keeps ended groups younger than this even beyond
+	// CacheGroups (default 500 ms; negative: none): an RTMP publisher's
+	// first seconds arrive as one burst after the ingest probe, and a
+	// subscriber that was waiting should still get them. CacheBytes still
+	// applies.
+	MinCacheAge time.Duration
+	// LagGrace is how long ago a subscriber's group must have ended before
+	// falling MaxLagGroups behind costs it groups (default 500 ms;
+	// negative: none), so a burst of groups written at once does not count
+	// as a slow subscriber.
+	LagGrace time.Duration
 	// CacheBytes caps the bytes of ended groups kept (default 8 MiB); the
 	// current group is always kept whole so a joiner can decode.
 	CacheBytes int
@@ -50,6 +62,8 @@ type TrackOptions struct {
 const (
 	DefaultCacheGroups = 2
 	DefaultCacheBytes  = 8 << 20
+	DefaultMinCacheAge = 500 * time.Millisecond
+	DefaultLagGrace    = 500 * time.Millisecond
 )
 
 // Errors of the track writer.
@@ -78,6 +92,7 @@ type group struct {
 	objects [][]byte
 	size    int
 	ended   bool
+	endedAt time.Time
 	next    *group
 }
 
@@ -106,6 +121,12 @@ func newTrack(bc *Broadcast, name string, opts TrackOptions) *Track {
 	}
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultCacheBytes
+	}
+	if opts.MinCacheAge == 0 {
+		opts.MinCacheAge = DefaultMinCacheAge
+	}
+	if opts.LagGrace == 0 {
+		opts.LagGrace = DefaultLagGrace
 	}
 	return &Track{bc: bc, name: name, opts: opts, readers: make(map[*trackReader]struct{})}
 }
@@ -137,7 +158,7 @@ func (t *Track) StartGroup(id uint64) error {
 	g := &group{id: id, seq: t.nextSeq}
 	t.nextSeq++
 	if t.cur != nil {
-		t.cur.ended = true
+		t.cur.end()
 		t.cur.next = g
 	} else {
 		t.oldest = g
@@ -184,7 +205,7 @@ func (t *Track) EndGroup() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.cur != nil && !t.cur.ended {
-		t.cur.ended = true
+		t.cur.end()
 		t.wakeLocked()
 	}
 }
@@ -199,7 +220,7 @@ func (t *Track) Close() {
 	}
 	t.closed = true
 	if t.cur != nil {
-		t.cur.ended = true
+		t.cur.end()
 	}
 	t.wakeLocked()
 	t.mu.Unlock()
@@ -220,6 +241,13 @@ func (t *Track) Closed() bool {
 	return t.closed
 }
 
+// end marks g ended (once).
+func (g *group) end() {
+	if !g.ended {
+		g.ended, g.endedAt = true, time.Now()
+	}
+}
+
 // evictLocked drops ended groups beyond the cache limits. Readers that still
 // hold an evicted group keep it alive until they move on.
 func (t *Track) evictLocked() {
@@ -228,7 +256,9 @@ func (t *Track) evictLocked() {
 		ended++
 		bytes += g.size
 	}
-	for t.oldest != t.cur && (ended > t.opts.CacheGroups || bytes > t.opts.CacheBytes) {
+	now := time.Now()
+	for t.oldest != t.cur && (bytes > t.opts.CacheBytes ||
+		(ended > t.opts.CacheGroups && now.Sub(t.oldest.endedAt) >= t.opts.MinCacheAge)) {
 		ended--
 		bytes -= t.oldest.size
 		t.oldest = t.oldest.next

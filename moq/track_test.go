@@ -3,14 +3,24 @@ package moq
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
 
+// testTrack makes a track whose cache and lag rules count groups only, so
+// tests that write groups back to back see them; TestBurst covers the
+// time-based rules.
 func testTrack(t *testing.T, opts TrackOptions) *Track {
 	t.Helper()
+	if opts.MinCacheAge == 0 {
+		opts.MinCacheAge = -1
+	}
+	if opts.LagGrace == 0 {
+		opts.LagGrace = -1
+	}
 	b, err := NewOrigin().Publish(Namespace{"live", "cam1"}, nil)
 	require.NoError(t, err)
 	tr, err := b.CreateTrack("video", opts)
@@ -178,4 +188,29 @@ func TestOriginLookup(t *testing.T) {
 	require.False(t, evs[0].live)
 	got, _ = o.Lookup(Namespace{"live", "cam1"})
 	require.Nil(t, got)
+}
+
+// TestBurst: groups written back to back (an RTMP publisher's probed first
+// seconds) stay cached for a subscriber that arrives a moment later, and a
+// subscriber behind such a burst loses nothing; once its groups are older
+// than LagGrace, a subscriber that far behind does lose them.
+func TestBurst(t *testing.T) {
+	tr := testTrack(t, TrackOptions{CacheGroups: 1, MinCacheAge: time.Hour, LagGrace: time.Hour})
+	for g := uint64(1); g <= 4; g++ {
+		writeGroup(t, tr, g, 2)
+	}
+	r := tr.newReader(startAbsolute, Location{Group: 1}, 0, false)
+	require.Equal(t, "g1-o0", string(r.next().payload), "the whole burst is cached")
+	writeGroup(t, tr, 5, 1)
+	got := drain(r)
+	require.NotContains(t, fmt.Sprint(got), "skip", "a burst is not lag")
+
+	slow := testTrack(t, TrackOptions{CacheGroups: 1, MinCacheAge: -1, LagGrace: time.Nanosecond})
+	writeGroup(t, slow, 1, 2)
+	r = slow.newReader(startCurrentGroup, Location{}, 0, false)
+	require.Equal(t, "g1-o0", string(r.next().payload))
+	time.Sleep(time.Millisecond) // the groups must be older than LagGrace
+	writeGroup(t, slow, 2, 1)
+	writeGroup(t, slow, 3, 1)
+	require.Equal(t, []string{"skip2:g3-o0"}, drain(r))
 }
