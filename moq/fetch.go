@@ -262,6 +262,9 @@ func (s *Session) Fetch(ctx context.Context, req FetchRequest) (*FetchResult, er
 
 func (s *Session) onFetchOK(m *wire.FetchOK) error {
 	if !s.respond(m.RequestID, m) {
+		if s.lateAnswer(m.RequestID) {
+			return s.writeControl(&wire.FetchCancel{RequestID: m.RequestID})
+		}
 		return sessionErrorf(wire.SessionProtocolViolation, "FETCH_OK for unknown request %d", m.RequestID)
 	}
 	return nil

@@ -93,6 +93,7 @@ type Session struct {
 	peerGoAway  bool
 	closing     bool                       // CloseGracefully has started
 	pending     map[uint64]*pendingRequest // our requests awaiting a response
+	abandoned   map[uint64]bool            // requests whose caller gave up waiting
 	remote      map[uint64]*RemoteTrack    // our subscriptions, by request ID
 	aliases     map[uint64]*RemoteTrack    // our subscriptions, by track alias
 	fetchesOut  map[uint64]*FetchResult
@@ -159,6 +160,7 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		nsSig:       make(chan struct{}, 1),
 		nsSubs:      make(map[*NamespaceSubscription]struct{}),
 		pending:     make(map[uint64]*pendingRequest),
+		abandoned:   make(map[uint64]bool),
 		remote:      make(map[uint64]*RemoteTrack),
 		aliases:     make(map[uint64]*RemoteTrack),
 		fetchesOut:  make(map[uint64]*FetchResult),

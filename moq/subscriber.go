@@ -72,11 +72,28 @@ func (s *Session) newRequest(kind wire.RequestKind) (uint64, *pendingRequest, er
 	return id, p, nil
 }
 
+// dropRequest forgets a request whose caller gave up; a late answer to it
+// is then cleaned up (UNSUBSCRIBE, FETCH_CANCEL) instead of being taken for
+// a protocol violation.
 func (s *Session) dropRequest(id uint64) {
 	s.mu.Lock()
+	if _, ok := s.pending[id]; ok {
+		s.abandoned[id] = true
+	}
 	delete(s.pending, id)
 	s.mu.Unlock()
 	s.poke()
+}
+
+// lateAnswer reports whether id is a request we gave up on, forgetting it.
+func (s *Session) lateAnswer(id uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.abandoned[id] {
+		return false
+	}
+	delete(s.abandoned, id)
+	return true
 }
 
 // await waits for the response to request id.
@@ -114,7 +131,7 @@ func (s *Session) onRequestOK(m *wire.RequestOK) error {
 	if s.onAnnounceResponse(m.RequestID, nil) {
 		return nil
 	}
-	if !s.respond(m.RequestID, m) {
+	if !s.respond(m.RequestID, m) && !s.lateAnswer(m.RequestID) {
 		s.log.Debug("REQUEST_OK for no pending request", "request", m.RequestID)
 	}
 	return nil
@@ -127,7 +144,7 @@ func (s *Session) onRequestError(m *wire.RequestError) error {
 	s.mu.Lock()
 	t := s.remote[m.RequestID]
 	s.mu.Unlock()
-	if !s.respond(m.RequestID, m) && t == nil {
+	if !s.respond(m.RequestID, m) && t == nil && !s.lateAnswer(m.RequestID) {
 		s.log.Debug("error for no pending request", "request", m.RequestID, "code", uint64(m.Code), "reason", m.Reason)
 	}
 	if t != nil {
@@ -242,6 +259,11 @@ func (s *Session) onSubscribeOK(m *wire.SubscribeOK) error {
 	}
 	s.mu.Unlock()
 	if !s.respond(m.RequestID, m) {
+		if s.lateAnswer(m.RequestID) {
+			// The caller gave up before the answer came: end the
+			// subscription it no longer wants.
+			return s.writeControl(&wire.Unsubscribe{RequestID: m.RequestID})
+		}
 		return sessionErrorf(wire.SessionProtocolViolation, "SUBSCRIBE_OK for unknown request %d", m.RequestID)
 	}
 	return nil
