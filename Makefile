@@ -3,7 +3,7 @@
 
 GO       ?= go
 LINT     := $(GO) tool -modfile=tools/go.mod golangci-lint
-FUZZTIME ?= 5s
+FUZZTIME ?= 30000x
 PKGS     := ./...
 
 .PHONY: help build test fuzz bench bench-smoke lint fmt tidy e2e ci

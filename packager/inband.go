@@ -77,18 +77,22 @@ func hasNewParamSets(codec ingest.Codec, au [][]byte, cfg *decoderConfig) bool {
 			}
 		}
 	case ingest.CodecAV1:
+		// The last sequence header of the access unit is the one that
+		// applies, as in inbandParamSets.
+		var last []byte
 		for _, b := range au {
 			for len(b) > 0 {
 				o, err := nextOBU(b)
 				if err != nil {
 					return false // the sample writer reports it
 				}
-				if o.typ == av1.OBUSequenceHeader && (cfg == nil || !bytes.Equal(o.payload, cfg.av1SeqHdr)) {
-					return true
+				if o.typ == av1.OBUSequenceHeader {
+					last = o.payload
 				}
 				b = o.rest
 			}
 		}
+		return last != nil && (cfg == nil || !bytes.Equal(last, cfg.av1SeqHdr))
 	}
 	return false
 }
