@@ -276,8 +276,10 @@ func (t *trackFile) consume(ctx context.Context, rt *moq.RemoteTrack) error {
 }
 
 // maxPendingGroups is how many later groups may wait for the current one
-// to end before it is given up (its stream was reset).
-const maxPendingGroups = 2
+// to end before it is given up (its stream was reset). A subscriber that
+// starts in the past receives the cached groups and the live one on
+// parallel streams at once, so several may be under way.
+const maxPendingGroups = 8
 
 func (t *trackFile) add(o moq.Object) error {
 	t.mu.Lock()
@@ -365,7 +367,7 @@ func (t *trackFile) advanceLocked() error {
 	objs := t.pending[next]
 	delete(t.pending, next)
 	sort.Slice(objs, func(i, j int) bool { return objs[i].ID < objs[j].ID })
-	t.cur = next
+	t.cur, t.haveCur = next, true
 	t.groups++
 	for _, o := range objs {
 		if err := t.writeLocked(o); err != nil {
