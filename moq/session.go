@@ -147,7 +147,7 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 		version:     v,
 		origin:      origin,
 		cfg:         cfg,
-		log:         log.With("remote", c.RemoteAddr().String(), "transport", c.Transport()),
+		log:         log.With("remote", c.RemoteAddr().String(), "transport", c.Transport(), "version", v.String()),
 		ids:         newRequestIDs(isClient, cfg.RequestWindow),
 		ctx:         ctx,
 		cancel:      cancel,
@@ -239,8 +239,6 @@ func (s *Session) run(ctx context.Context) {
 
 // start launches the session's loops once SETUP is done.
 func (s *Session) start() {
-	s.log = s.log.With("version", s.version.String())
-	close(s.ready)
 	if !s.isClient {
 		s.log.Info("moq session established", "peer_impl", s.peerImpl)
 	}
@@ -253,6 +251,9 @@ func (s *Session) start() {
 		<-s.c.Context().Done()
 		s.fail(transportError(s.c))
 	})
+	// Ready only now: Close waits for the session's goroutines once it is
+	// ready, and must not race their start.
+	close(s.ready)
 }
 
 // transportError turns the transport's close cause into the session error.
@@ -309,7 +310,12 @@ func (s *Session) fail(err error) {
 // Close ends the session at once with NO_ERROR and waits for its goroutines.
 func (s *Session) Close() error {
 	s.fail(&SessionError{Code: wire.SessionNoError, Reason: "closed"})
-	s.wg.Wait()
+	select {
+	case <-s.ready:
+		s.wg.Wait()
+	default:
+		// Still in SETUP: the goroutine running it (Server or Dial) waits.
+	}
 	return nil
 }
 
