@@ -124,8 +124,9 @@ type Relay struct {
 	NamespacePrefix string `yaml:"namespace_prefix"`
 	// TLS is "system" (default), "insecure", or a CA file path.
 	TLS string `yaml:"tls"`
-	// Sessions spreads the streams over this many parallel sessions
-	// (moq-rs draft-14 relays accept 50 announced namespaces per session).
+	// Sessions spreads the streams over at least this many parallel
+	// sessions; against a moq-rs draft-14 relay (50 announced namespaces
+	// per session) more are opened as needed.
 	Sessions int `yaml:"sessions"`
 	// Quirks is "" or "moq-rs": never send MAX_REQUEST_ID,
 	// REQUESTS_BLOCKED or GOAWAY, at most 50 requests per session

@@ -49,6 +49,10 @@ type SessionConfig struct {
 	NoAnnounce bool
 	// SetupTimeout bounds the SETUP exchange (default 10 s).
 	SetupTimeout time.Duration
+
+	// afterSetup runs when SETUP is done, before the session announces
+	// anything (the relay client learns the peer's limits there).
+	afterSetup func(*Session)
 }
 
 // moq-rs draft-14 allows 100 request IDs per session: 50 for each side.
@@ -239,6 +243,9 @@ func (s *Session) run(ctx context.Context) {
 
 // start launches the session's loops once SETUP is done.
 func (s *Session) start() {
+	if s.cfg.afterSetup != nil {
+		s.cfg.afterSetup(s)
+	}
 	if !s.isClient {
 		s.log.Info("moq session established", "peer_impl", s.peerImpl)
 	}

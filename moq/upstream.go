@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
@@ -34,9 +33,10 @@ type UpstreamConfig struct {
 	Filter func(Namespace) bool
 	// TLSConfig verifies the relay (nil: system roots).
 	TLSConfig *tls.Config
-	// Sessions spreads the broadcasts over this many parallel sessions
-	// (default 1): moq-rs draft-14 relays allow 50 requests per session,
-	// one per announced namespace.
+	// Sessions spreads the broadcasts over at least this many parallel
+	// sessions (default 1). Against a moq-rs draft-14 relay, which allows
+	// 50 requests per session (one per announced namespace), more sessions
+	// are opened as needed whatever this says.
 	Sessions int
 	// MoqRSDraft14 forces the moq-rs draft-14 quirks (see SessionConfig).
 	MoqRSDraft14 bool
@@ -57,7 +57,13 @@ type Upstream struct {
 	cfg    UpstreamConfig
 	origin *Origin
 	log    *slog.Logger
+
+	mu     sync.Mutex
 	shards []*upstreamShard
+	assign map[string]int // broadcast namespace key → shard index
+	counts []int          // broadcasts per shard
+	limit  int            // broadcasts per session; 0: no limit
+	spawn  func(*upstreamShard)
 	// sleep waits d or until ctx ends (reporting false); tests record the
 	// backoff through it.
 	sleep func(ctx context.Context, d time.Duration) bool
@@ -92,28 +98,112 @@ func NewUpstream(origin *Origin, cfg UpstreamConfig) *Upstream {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	u := &Upstream{cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name), sleep: sleepCtx}
-	for i := range cfg.Sessions {
-		u.shards = append(u.shards, &upstreamShard{u: u, index: i})
+	u := &Upstream{
+		cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name), sleep: sleepCtx,
+		assign: make(map[string]int),
+	}
+	if cfg.MoqRSDraft14 {
+		u.limit = moqRSMaxRequests
+	}
+	for range cfg.Sessions {
+		u.addShardLocked()
 	}
 	return u
+}
+
+func (u *Upstream) addShardLocked() *upstreamShard {
+	sh := &upstreamShard{u: u, index: len(u.shards)}
+	u.shards = append(u.shards, sh)
+	u.counts = append(u.counts, 0)
+	return sh
 }
 
 // Run keeps the relay sessions up until ctx ends, then closes them
 // gracefully.
 func (u *Upstream) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	u.mu.Lock()
+	u.spawn = func(sh *upstreamShard) { wg.Go(func() { sh.run(ctx) }) }
 	for _, sh := range u.shards {
-		wg.Go(func() { sh.run(ctx) })
+		u.spawn(sh)
 	}
+	u.mu.Unlock()
+	wg.Go(func() { u.releaseEnded(ctx) })
 	wg.Wait()
 	return nil
 }
 
+// releaseEnded frees the session slots of broadcasts that end.
+func (u *Upstream) releaseEnded(ctx context.Context) {
+	w := u.origin.watch()
+	defer u.origin.unwatch(w)
+	for {
+		for _, ev := range w.take() {
+			if ev.live {
+				continue
+			}
+			u.mu.Lock()
+			if i, ok := u.assign[ev.b.Namespace().key()]; ok {
+				delete(u.assign, ev.b.Namespace().key())
+				u.counts[i]--
+			}
+			u.mu.Unlock()
+		}
+		select {
+		case <-w.signal:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// shardOf returns the session a broadcast goes to, assigning it to the
+// least loaded one with room and opening another when all are full.
+func (u *Upstream) shardOf(ns Namespace) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	key := ns.key()
+	if i, ok := u.assign[key]; ok {
+		return i
+	}
+	best := -1
+	for i, n := range u.counts {
+		if (u.limit == 0 || n < u.limit) && (best < 0 || n < u.counts[best]) {
+			best = i
+		}
+	}
+	if best < 0 {
+		sh := u.addShardLocked()
+		best = sh.index
+		u.log.Info("opening another relay session: the relay takes at most this many namespaces per session",
+			"limit", u.limit, "sessions", len(u.shards))
+		if u.spawn != nil {
+			u.spawn(sh)
+		}
+	}
+	u.assign[key] = best
+	u.counts[best]++
+	return best
+}
+
+// peerIsMoqRS applies the moq-rs draft-14 limit once a session detects
+// such a relay (before it announces anything).
+func (u *Upstream) peerIsMoqRS() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.limit == 0 {
+		u.limit = moqRSMaxRequests
+		u.log.Info("relay is moq-rs draft-14: at most 50 namespaces per session")
+	}
+}
+
 // Status reports each session of the relay (one per shard).
 func (u *Upstream) Status() []UpstreamStatus {
-	out := make([]UpstreamStatus, 0, len(u.shards))
-	for _, sh := range u.shards {
+	u.mu.Lock()
+	shards := append([]*upstreamShard(nil), u.shards...)
+	u.mu.Unlock()
+	out := make([]UpstreamStatus, 0, len(shards))
+	for _, sh := range shards {
 		out = append(out, sh.status())
 	}
 	return out
@@ -128,8 +218,8 @@ func (u *Upstream) redacted() string {
 	return s
 }
 
-// upstreamShard is one session to the relay, carrying the broadcasts whose
-// namespace hashes to its index.
+// upstreamShard is one session to the relay, carrying the broadcasts
+// assigned to it (Upstream.shardOf).
 type upstreamShard struct {
 	u     *Upstream
 	index int
@@ -159,12 +249,7 @@ func (sh *upstreamShard) filter(ns Namespace) bool {
 	if f := sh.u.cfg.Filter; f != nil && !f(ns) {
 		return false
 	}
-	if len(sh.u.shards) == 1 {
-		return true
-	}
-	h := fnv.New32a()
-	h.Write([]byte(ns.key()))
-	return int(h.Sum32()%uint32(len(sh.u.shards))) == sh.index
+	return sh.u.shardOf(ns) == sh.index
 }
 
 func (sh *upstreamShard) setErr(err error) {
@@ -264,6 +349,11 @@ func (sh *upstreamShard) dial(ctx context.Context, target string) (*Session, err
 			NamespacePrefix:    u.cfg.NamespacePrefix,
 			AnnounceFilter:     sh.filter,
 			MoqRSDraft14:       u.cfg.MoqRSDraft14,
+			afterSetup: func(s *Session) {
+				if s.moqRS {
+					u.peerIsMoqRS()
+				}
+			},
 		},
 		Versions:  u.cfg.Versions,
 		TLSConfig: u.cfg.TLSConfig,
