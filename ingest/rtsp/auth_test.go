@@ -215,7 +215,7 @@ func TestAnnounceAuth(t *testing.T) {
 			require.Equal(t, before+1, ts.Stats().AuthFailures)
 		})
 	}
-	require.Empty(t, ts.sink.publications(), "ANNOUNCE alone publishes nothing")
+	require.Empty(t, ts.sink.Publications(), "ANNOUNCE alone publishes nothing")
 }
 
 // TestRefusedRequests: playback and malformed requests get clear statuses.
@@ -249,5 +249,5 @@ func TestRefusedRequests(t *testing.T) {
 	// DESCRIBE and the reader's SETUP: logged once, the second suppressed
 	// by the rate limit.
 	require.Len(t, ts.logs.find("rtsp: refusing playback, the gateway only ingests"), 1)
-	require.Empty(t, ts.sink.publications())
+	require.Empty(t, ts.sink.Publications())
 }

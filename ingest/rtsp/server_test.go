@@ -21,12 +21,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // testServer runs a Server on 127.0.0.1 until the test ends.
 type testServer struct {
 	*Server
-	sink *fakeSink
+	sink *ingesttest.Sink
 	logs *logCapture
 	addr string
 }
@@ -35,7 +36,7 @@ type testServer struct {
 // pair, retrying when another test or process holds one.
 func startServer(t *testing.T, udp bool, configure func(*Server)) *testServer {
 	t.Helper()
-	ts := &testServer{sink: &fakeSink{}, logs: newLogCapture(t)}
+	ts := &testServer{sink: &ingesttest.Sink{}, logs: newLogCapture(t)}
 	for attempt := 0; ; attempt++ {
 		ts.Server = &Server{
 			Addr:   "127.0.0.1:0",
@@ -122,13 +123,13 @@ func TestFFmpegPush(t *testing.T) {
 				_, err := push(t, cc.args, transport, url)
 				require.NoError(t, err)
 
-				pub := ts.sink.waitPub(t, 1)
-				require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond, "publication ends with the session")
-				require.Equal(t, "live/cam1", pub.req.Path)
-				require.Equal(t, "rtsp", pub.req.Proto)
-				require.Len(t, pub.req.Tracks, 2)
-				vi, ai := pub.trackIndex(t, cc.video), pub.trackIndex(t, cc.audio)
-				video, audio := pub.req.Tracks[vi], pub.req.Tracks[ai]
+				pub := ts.sink.WaitPublication(t, 1)
+				require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond, "publication ends with the session")
+				require.Equal(t, "live/cam1", pub.Req.Path)
+				require.Equal(t, "rtsp", pub.Req.Proto)
+				require.Len(t, pub.Req.Tracks, 2)
+				vi, ai := pub.TrackIndex(t, cc.video), pub.TrackIndex(t, cc.audio)
+				video, audio := pub.Req.Tracks[vi], pub.Req.Tracks[ai]
 				require.Equal(t, uint32(90000), video.Timescale)
 				require.NotEmpty(t, video.SPS, "parameter sets from the SDP")
 				require.NotEmpty(t, video.PPS)
@@ -142,8 +143,8 @@ func TestFFmpegPush(t *testing.T) {
 					require.NotEmpty(t, audio.AudioSpecificConfig)
 				}
 
-				checkVideo(t, pub.trackFrames(vi), cc.video, 85)
-				checkAudio(t, pub.trackFrames(ai), cc.minAudio)
+				checkVideo(t, pub.TrackFrames(vi), cc.video, 85)
+				checkAudio(t, pub.TrackFrames(ai), cc.minAudio)
 				if st := ts.Stats(); transport == "tcp" || st.LostPackets == 0 {
 					require.Zero(t, st.DecodeErrors)
 				}
@@ -230,7 +231,7 @@ func TestFFmpegRejected(t *testing.T) {
 			out, err := push(t, h264AAC, "tcp", fmt.Sprintf("rtsp://%s%s/%s", tc.userinfo, ts.addr, tc.path))
 			require.Error(t, err)
 			require.Contains(t, out, "401")
-			require.Empty(t, ts.sink.publications())
+			require.Empty(t, ts.sink.Publications())
 			if tc.authFailure {
 				logs := ts.logs.find("authentication failed")
 				require.NotEmpty(t, logs)
@@ -249,10 +250,10 @@ func TestFFmpegRTSPS(t *testing.T) {
 	ts := startServer(t, false, func(s *Server) { s.TLSConfig = selfSigned(t) })
 	_, err := push(t, h264AAC, "tcp", fmt.Sprintf("rtsps://alice:hunter2@%s/live/secure", ts.addr))
 	require.NoError(t, err)
-	pub := ts.sink.waitPub(t, 1)
-	require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond)
-	require.Equal(t, "live/secure", pub.req.Path)
-	checkVideo(t, pub.trackFrames(pub.trackIndex(t, ingest.CodecH264)), ingest.CodecH264, 85)
+	pub := ts.sink.WaitPublication(t, 1)
+	require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, "live/secure", pub.Req.Path)
+	checkVideo(t, pub.TrackFrames(pub.TrackIndex(t, ingest.CodecH264)), ingest.CodecH264, 85)
 }
 
 func selfSigned(t *testing.T) *tls.Config {

@@ -59,16 +59,16 @@ func TestGoClientPublish(t *testing.T) {
 			ts := startServer(t, udp, nil)
 			p, err := publishOpus(t, "rtsp://"+ts.addr+"/open/radio", udp)
 			require.NoError(t, err)
-			pub := ts.sink.waitPub(t, 1)
-			require.Equal(t, []ingest.Track{{Codec: ingest.CodecOpus, Timescale: 48000, SampleRate: 48000, Channels: 2}}, pub.req.Tracks)
+			pub := ts.sink.WaitPublication(t, 1)
+			require.Equal(t, []ingest.Track{{Codec: ingest.CodecOpus, Timescale: 48000, SampleRate: 48000, Channels: 2}}, pub.Req.Tracks)
 			p.write(t, 50)
-			require.Eventually(t, func() bool { return len(pub.trackFrames(0)) == 50 }, 10*time.Second, 10*time.Millisecond)
-			frames := pub.trackFrames(0)
+			require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 50 }, 10*time.Second, 10*time.Millisecond)
+			frames := pub.TrackFrames(0)
 			for i := 1; i < len(frames); i++ {
 				require.Equal(t, int64(960), frames[i].DTS-frames[i-1].DTS)
 			}
 			p.c.Close()
-			require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond)
+			require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
 		})
 	}
 }
@@ -77,20 +77,20 @@ func TestReplacedPublisherIsDisconnected(t *testing.T) {
 	ts := startServer(t, false, nil)
 	p, err := publishOpus(t, "rtsp://"+ts.addr+"/open/radio", false)
 	require.NoError(t, err)
-	pub := ts.sink.waitPub(t, 1)
+	pub := ts.sink.WaitPublication(t, 1)
 	p.write(t, 5)
-	pub.replace()
-	require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond)
+	pub.Replace()
+	require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return ts.Stats().Conns == 0 }, 10*time.Second, 10*time.Millisecond, "connection closed")
 	require.NotEmpty(t, ts.logs.find("rtsp: publication ended by the sink"))
 }
 
 func TestPathInUse(t *testing.T) {
 	ts := startServer(t, false, nil)
-	ts.sink.err = ingest.ErrPathInUse
+	ts.sink.Err = ingest.ErrPathInUse
 	_, err := publishOpus(t, "rtsp://"+ts.addr+"/open/radio", false)
 	require.ErrorContains(t, err, "Path Already Has A Publisher")
-	require.Empty(t, ts.sink.publications())
+	require.Empty(t, ts.sink.Publications())
 }
 
 // TestGarbage throws random bytes at the TCP and UDP ports: each bad
@@ -123,9 +123,9 @@ func TestGarbage(t *testing.T) {
 
 	p, err := publishOpus(t, "rtsp://"+ts.addr+"/open/radio", true)
 	require.NoError(t, err)
-	pub := ts.sink.waitPub(t, 1)
+	pub := ts.sink.WaitPublication(t, 1)
 	p.write(t, 10)
-	require.Eventually(t, func() bool { return len(pub.trackFrames(0)) == 10 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 10 }, 10*time.Second, 10*time.Millisecond)
 
 	// An undecodable packet inside the session costs its frame only.
 	require.NoError(t, p.c.WritePacketRTP(p.media, &rtp.Packet{
@@ -133,7 +133,7 @@ func TestGarbage(t *testing.T) {
 	}))
 	p.seq++
 	p.write(t, 10)
-	require.Eventually(t, func() bool { return len(pub.trackFrames(0)) == 20 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 20 }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, uint64(1), ts.Stats().DecodeErrors)
 	require.NotEmpty(t, ts.logs.find("rtsp: corrupt input skipped"))
 }

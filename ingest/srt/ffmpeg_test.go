@@ -78,13 +78,13 @@ func TestFFmpegPush(t *testing.T) {
 			_, err := push(t, tc.codecs, url)
 			require.NoError(t, err)
 
-			pub := ts.sink.waitPub(t, 1)
-			require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond, "publication ends when ffmpeg disconnects")
-			require.Equal(t, tc.path, pub.req.Path)
-			require.Len(t, pub.req.Tracks, 2)
-			vi, ai := pub.trackIndex(t, tc.video), pub.trackIndex(t, tc.audio)
-			require.Equal(t, uint32(90000), pub.req.Tracks[vi].Timescale)
-			audio := pub.req.Tracks[ai]
+			pub := ts.sink.WaitPublication(t, 1)
+			require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond, "publication ends when ffmpeg disconnects")
+			require.Equal(t, tc.path, pub.Req.Path)
+			require.Len(t, pub.Req.Tracks, 2)
+			vi, ai := pub.TrackIndex(t, tc.video), pub.TrackIndex(t, tc.audio)
+			require.Equal(t, uint32(90000), pub.Req.Tracks[vi].Timescale)
+			audio := pub.Req.Tracks[ai]
 			require.Equal(t, uint32(90000), audio.Timescale)
 			require.Positive(t, audio.Channels)
 			if tc.audio == ingest.CodecAAC {
@@ -94,8 +94,8 @@ func TestFFmpegPush(t *testing.T) {
 				require.Equal(t, 48000, audio.SampleRate)
 			}
 
-			checkVideo(t, pub.trackFrames(vi), tc.video, tc.minVideo)
-			checkAudio(t, pub.trackFrames(ai), tc.minAudio)
+			checkVideo(t, pub.TrackFrames(vi), tc.video, tc.minVideo)
+			checkAudio(t, pub.TrackFrames(ai), tc.minAudio)
 			require.Zero(t, ts.Stats().DecodeErrors)
 		})
 	}
@@ -166,6 +166,6 @@ func TestFFmpegWrongPassphrase(t *testing.T) {
 	url := fmt.Sprintf("srt://%s?streamid=publish:secret/cam1&pkt_size=1316&passphrase=not-the-passphrase", ts.addr)
 	out, err := push(t, h264AAC, url)
 	require.Error(t, err, out)
-	require.Empty(t, ts.sink.publications())
+	require.Empty(t, ts.sink.Publications())
 	require.Equal(t, uint64(1), ts.Stats().AuthFailures)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 const testPassphrase = "correct-horse-battery"
@@ -21,14 +22,14 @@ const testPassphrase = "correct-horse-battery"
 // testServer runs a Server on 127.0.0.1 until the test ends.
 type testServer struct {
 	*Server
-	sink *fakeSink
+	sink *ingesttest.Sink
 	logs *logCapture
 	addr string
 }
 
 func startServer(t *testing.T, configure func(*Server)) *testServer {
 	t.Helper()
-	ts := &testServer{sink: &fakeSink{}, logs: newLogCapture(t)}
+	ts := &testServer{sink: &ingesttest.Sink{}, logs: newLogCapture(t)}
 	ts.Server = &Server{
 		Addr:   "127.0.0.1:0",
 		Sink:   ts.sink,
@@ -142,7 +143,7 @@ func TestHandshakeRejections(t *testing.T) {
 			}
 		})
 	}
-	require.Empty(t, ts.sink.publications(), "no rejected caller publishes")
+	require.Empty(t, ts.sink.Publications(), "no rejected caller publishes")
 	require.Equal(t, uint64(len(cases)), ts.Stats().Rejected)
 	require.Equal(t, uint64(6), ts.Stats().AuthFailures)
 }
@@ -168,18 +169,18 @@ func TestPublishGoClient(t *testing.T) {
 			defer c.Close()
 			sendTS(t, c, testStream(t, 20))
 
-			pub := ts.sink.waitPub(t, 1)
-			require.Equal(t, tc.path, pub.req.Path)
-			require.Equal(t, "srt", pub.req.Proto)
-			require.Len(t, pub.req.Tracks, 3)
+			pub := ts.sink.WaitPublication(t, 1)
+			require.Equal(t, tc.path, pub.Req.Path)
+			require.Equal(t, "srt", pub.Req.Proto)
+			require.Len(t, pub.Req.Tracks, 3)
 			// A video PES states no length: the last one waits for a
 			// successor that never comes.
-			require.Eventually(t, func() bool { return len(pub.trackFrames(0)) == 19 }, 10*time.Second, 10*time.Millisecond)
-			require.Eventually(t, func() bool { return len(pub.trackFrames(1)) == 40 }, 10*time.Second, 10*time.Millisecond,
+			require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 19 }, 10*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return len(pub.TrackFrames(1)) == 40 }, 10*time.Second, 10*time.Millisecond,
 				"audio PES state their length and go on at once")
 			c.Close()
-			require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond)
-			video := pub.trackFrames(0)
+			require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
+			video := pub.TrackFrames(0)
 			require.Len(t, video, 19)
 			for i, f := range video {
 				require.Equal(t, int64(900000+i*3000), f.DTS)
@@ -224,22 +225,22 @@ func TestCorruptTS(t *testing.T) {
 	c, err := dial(ts.addr, "live/corrupt", "", 0)
 	require.NoError(t, err)
 	sendTS(t, c, corrupt)
-	pub := ts.sink.waitPub(t, 1)
+	pub := ts.sink.WaitPublication(t, 1)
 	lastDTS := clean.track(0)[cleanVideo-1].DTS
 	// The session survives the damage: frames from the end of the stream
 	// arrive.
 	require.Eventually(t, func() bool {
-		v := pub.trackFrames(0)
+		v := pub.TrackFrames(0)
 		return len(v) > 0 && v[len(v)-1].DTS >= lastDTS-10*3000
 	}, 20*time.Second, 10*time.Millisecond, "clean: %d frames up to DTS %d; got %d frames up to %d; stats %+v",
-		cleanVideo, lastDTS, len(pub.trackFrames(0)), lastFrameDTS(pub), ts.Stats())
+		cleanVideo, lastDTS, len(pub.TrackFrames(0)), lastFrameDTS(pub), ts.Stats())
 	c.Close()
-	require.Eventually(t, pub.isClosed, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
 
 	st := ts.Stats()
 	require.Positive(t, st.LostPackets, "continuity gaps counted")
 	require.Positive(t, st.DecodeErrors, "corrupt units counted")
-	video := pub.trackFrames(0)
+	video := pub.TrackFrames(0)
 	require.Greater(t, len(video), cleanVideo/2, "damage costs single frames, not the stream")
 	require.NotEmpty(t, ts.logs.find("srt: corrupt input skipped"))
 
@@ -248,8 +249,8 @@ func TestCorruptTS(t *testing.T) {
 	require.NoError(t, err)
 	defer c2.Close()
 	sendTS(t, c2, testStream(t, 5))
-	pub2 := ts.sink.waitPub(t, 2)
-	require.Equal(t, "live/after", pub2.req.Path)
+	pub2 := ts.sink.WaitPublication(t, 2)
+	require.Equal(t, "live/after", pub2.Req.Path)
 }
 
 // ffmpegTS encodes two seconds of H.264+AAC to MPEG-TS in memory.
@@ -297,7 +298,7 @@ func TestRandomDatagrams(t *testing.T) {
 	}, 20*time.Second, 10*time.Millisecond)
 	defer c.Close()
 	sendTS(t, c, testStream(t, 3))
-	require.Equal(t, "live/cam1", ts.sink.waitPub(t, 1).req.Path)
+	require.Equal(t, "live/cam1", ts.sink.WaitPublication(t, 1).Req.Path)
 }
 
 func TestReplacedPublisherIsDisconnected(t *testing.T) {
@@ -306,16 +307,16 @@ func TestReplacedPublisherIsDisconnected(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	sendTS(t, c, testStream(t, 5))
-	pub := ts.sink.waitPub(t, 1)
-	pub.replace()
+	pub := ts.sink.WaitPublication(t, 1)
+	pub.Replace()
 	require.Eventually(t, func() bool { return ts.Stats().Conns == 0 }, 10*time.Second, 10*time.Millisecond)
-	require.True(t, pub.isClosed())
+	require.True(t, pub.IsClosed())
 	require.NotEmpty(t, ts.logs.find("srt: replaced by a newer publisher"))
 }
 
 func TestPathInUse(t *testing.T) {
 	ts := startServer(t, nil)
-	ts.sink.err = ingest.ErrPathInUse
+	ts.sink.Err = ingest.ErrPathInUse
 	c, err := dial(ts.addr, "live/cam1", "", 0)
 	require.NoError(t, err)
 	defer c.Close()
@@ -334,7 +335,7 @@ func TestSilentCallerTimesOut(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	require.Eventually(t, func() bool { return ts.Stats().Accepted == 1 && ts.Stats().Conns == 0 }, 10*time.Second, 10*time.Millisecond)
-	require.Empty(t, ts.sink.publications())
+	require.Empty(t, ts.sink.Publications())
 	logs := ts.logs.find("srt: connection closed")
 	require.Len(t, logs, 1)
 	require.Contains(t, logs[0].Attrs["error"], errReadTimeout.Error())
@@ -349,8 +350,8 @@ func TestConnectionLimits(t *testing.T) {
 	require.ErrorContains(t, err, rejection(srt.REJX_OVERLOAD))
 }
 
-func lastFrameDTS(p *fakePub) int64 {
-	v := p.trackFrames(0)
+func lastFrameDTS(p *ingesttest.Publication) int64 {
+	v := p.TrackFrames(0)
 	if len(v) == 0 {
 		return -1
 	}
