@@ -248,6 +248,6 @@ func TestRefusedRequests(t *testing.T) {
 	}
 	// DESCRIBE and the reader's SETUP: logged once, the second suppressed
 	// by the rate limit.
-	require.Len(t, ts.logs.find("rtsp: refusing playback, the gateway only ingests"), 1)
+	require.Len(t, ts.logs.Find("rtsp: refusing playback, the gateway only ingests"), 1)
 	require.Empty(t, ts.sink.Publications())
 }

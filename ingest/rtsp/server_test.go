@@ -28,7 +28,7 @@ import (
 type testServer struct {
 	*Server
 	sink *ingesttest.Sink
-	logs *logCapture
+	logs *ingesttest.LogCapture
 	addr string
 }
 
@@ -36,7 +36,7 @@ type testServer struct {
 // pair, retrying when another test or process holds one.
 func startServer(t *testing.T, udp bool, configure func(*Server)) *testServer {
 	t.Helper()
-	ts := &testServer{sink: &ingesttest.Sink{}, logs: newLogCapture(t)}
+	ts := &testServer{sink: &ingesttest.Sink{}, logs: ingesttest.NewLogCapture(t)}
 	for attempt := 0; ; attempt++ {
 		ts.Server = &Server{
 			Addr:   "127.0.0.1:0",
@@ -96,13 +96,13 @@ func push(t *testing.T, codecArgs []string, transport, url string) (string, erro
 	}
 	args = append(args, codecArgs...)
 	args = append(args, "-f", "rtsp", "-rtsp_transport", transport, url)
-	return ffmpeg(t, args...)
+	return ingesttest.FFmpeg(t, args...)
 }
 
 // TestFFmpegPush records H.264+AAC and H.265+Opus from ffmpeg over TCP and
 // UDP with credentials (ffmpeg answers the 401 with digest).
 func TestFFmpegPush(t *testing.T) {
-	requireFFmpeg(t)
+	ingesttest.RequireFFmpeg(t)
 	type codecCase struct {
 		name         string
 		args         []string
@@ -148,7 +148,7 @@ func TestFFmpegPush(t *testing.T) {
 				if st := ts.Stats(); transport == "tcp" || st.LostPackets == 0 {
 					require.Zero(t, st.DecodeErrors)
 				}
-				require.NotEmpty(t, ts.logs.find("rtsp: publishing"))
+				require.NotEmpty(t, ts.logs.Find("rtsp: publishing"))
 			})
 		}
 	}
@@ -215,7 +215,7 @@ func paramSetTypes(codec ingest.Codec) []int {
 // TestFFmpegRejected: wrong or missing credentials and a bad path are
 // refused at ANNOUNCE; nothing is published.
 func TestFFmpegRejected(t *testing.T) {
-	requireFFmpeg(t)
+	ingesttest.RequireFFmpeg(t)
 	cases := []struct {
 		name, userinfo, path string
 		authFailure          bool
@@ -233,7 +233,7 @@ func TestFFmpegRejected(t *testing.T) {
 			require.Contains(t, out, "401")
 			require.Empty(t, ts.sink.Publications())
 			if tc.authFailure {
-				logs := ts.logs.find("authentication failed")
+				logs := ts.logs.Find("authentication failed")
 				require.NotEmpty(t, logs)
 				require.Equal(t, "rtsp", logs[0].Attrs["proto"])
 				require.Equal(t, tc.path, logs[0].Attrs["path"])
@@ -246,7 +246,7 @@ func TestFFmpegRejected(t *testing.T) {
 
 // TestFFmpegRTSPS records over TLS with a self-signed certificate.
 func TestFFmpegRTSPS(t *testing.T) {
-	requireFFmpeg(t)
+	ingesttest.RequireFFmpeg(t)
 	ts := startServer(t, false, func(s *Server) { s.TLSConfig = selfSigned(t) })
 	_, err := push(t, h264AAC, "tcp", fmt.Sprintf("rtsps://alice:hunter2@%s/live/secure", ts.addr))
 	require.NoError(t, err)

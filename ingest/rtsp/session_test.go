@@ -82,7 +82,7 @@ func TestReplacedPublisherIsDisconnected(t *testing.T) {
 	pub.Replace()
 	require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return ts.Stats().Conns == 0 }, 10*time.Second, 10*time.Millisecond, "connection closed")
-	require.NotEmpty(t, ts.logs.find("rtsp: publication ended by the sink"))
+	require.NotEmpty(t, ts.logs.Find("rtsp: publication ended by the sink"))
 }
 
 func TestPathInUse(t *testing.T) {
@@ -135,7 +135,7 @@ func TestGarbage(t *testing.T) {
 	p.write(t, 10)
 	require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 20 }, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, uint64(1), ts.Stats().DecodeErrors)
-	require.NotEmpty(t, ts.logs.find("rtsp: corrupt input skipped"))
+	require.NotEmpty(t, ts.logs.Find("rtsp: corrupt input skipped"))
 }
 
 func TestConnectionLimits(t *testing.T) {

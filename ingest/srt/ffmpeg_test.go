@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // Encoder arguments of the pushes: three seconds of test pattern and tone,
@@ -30,13 +31,13 @@ func push(t *testing.T, codecArgs []string, url string) (string, error) {
 	}
 	args = append(args, codecArgs...)
 	args = append(args, "-f", "mpegts", url)
-	return ffmpeg(t, args...)
+	return ingesttest.FFmpeg(t, args...)
 }
 
 // TestFFmpegPush pushes H.264+AAC and H.265+Opus from ffmpeg (libsrt) with
 // every stream-ID form, with and without encryption.
 func TestFFmpegPush(t *testing.T) {
-	requireFFmpeg(t)
+	ingesttest.RequireFFmpeg(t)
 	cases := []struct {
 		name     string
 		codecs   []string

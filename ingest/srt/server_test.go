@@ -23,13 +23,13 @@ const testPassphrase = "correct-horse-battery"
 type testServer struct {
 	*Server
 	sink *ingesttest.Sink
-	logs *logCapture
+	logs *ingesttest.LogCapture
 	addr string
 }
 
 func startServer(t *testing.T, configure func(*Server)) *testServer {
 	t.Helper()
-	ts := &testServer{sink: &ingesttest.Sink{}, logs: newLogCapture(t)}
+	ts := &testServer{sink: &ingesttest.Sink{}, logs: ingesttest.NewLogCapture(t)}
 	ts.Server = &Server{
 		Addr:   "127.0.0.1:0",
 		Sink:   ts.sink,
@@ -127,13 +127,13 @@ func TestHandshakeRejections(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := len(ts.logs.find(tc.logMsg))
+			before := len(ts.logs.Find(tc.logMsg))
 			c, err := dial(ts.addr, tc.streamID, tc.passphrase, 0)
 			if c != nil {
 				c.Close()
 			}
 			require.ErrorContains(t, err, rejection(tc.code))
-			logs := ts.logs.find(tc.logMsg)
+			logs := ts.logs.Find(tc.logMsg)
 			require.Len(t, logs, before+1)
 			last := logs[len(logs)-1]
 			require.Equal(t, "srt", last.Attrs["proto"])
@@ -242,7 +242,7 @@ func TestCorruptTS(t *testing.T) {
 	require.Positive(t, st.DecodeErrors, "corrupt units counted")
 	video := pub.TrackFrames(0)
 	require.Greater(t, len(video), cleanVideo/2, "damage costs single frames, not the stream")
-	require.NotEmpty(t, ts.logs.find("srt: corrupt input skipped"))
+	require.NotEmpty(t, ts.logs.Find("srt: corrupt input skipped"))
 
 	// The next publisher is served normally.
 	c2, err := dial(ts.addr, "live/after", "", 0)
@@ -257,7 +257,7 @@ func TestCorruptTS(t *testing.T) {
 func ffmpegTS(t *testing.T) []byte {
 	t.Helper()
 	out := t.TempDir() + "/in.ts"
-	_, err := ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine",
+	_, err := ingesttest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine",
 		"-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30", "-c:a", "aac", "-f", "mpegts", out)
 	require.NoError(t, err)
 	data, err := os.ReadFile(out)
@@ -311,7 +311,7 @@ func TestReplacedPublisherIsDisconnected(t *testing.T) {
 	pub.Replace()
 	require.Eventually(t, func() bool { return ts.Stats().Conns == 0 }, 10*time.Second, 10*time.Millisecond)
 	require.True(t, pub.IsClosed())
-	require.NotEmpty(t, ts.logs.find("srt: replaced by a newer publisher"))
+	require.NotEmpty(t, ts.logs.Find("srt: replaced by a newer publisher"))
 }
 
 func TestPathInUse(t *testing.T) {
@@ -322,7 +322,7 @@ func TestPathInUse(t *testing.T) {
 	defer c.Close()
 	sendTS(t, c, testStream(t, 5))
 	require.Eventually(t, func() bool { return ts.Stats().Conns == 0 }, 10*time.Second, 10*time.Millisecond)
-	logs := ts.logs.find("srt: connection closed")
+	logs := ts.logs.Find("srt: connection closed")
 	require.Len(t, logs, 1)
 	require.Contains(t, logs[0].Attrs["error"], ingest.ErrPathInUse.Error())
 }
@@ -336,7 +336,7 @@ func TestSilentCallerTimesOut(t *testing.T) {
 	defer c.Close()
 	require.Eventually(t, func() bool { return ts.Stats().Accepted == 1 && ts.Stats().Conns == 0 }, 10*time.Second, 10*time.Millisecond)
 	require.Empty(t, ts.sink.Publications())
-	logs := ts.logs.find("srt: connection closed")
+	logs := ts.logs.Find("srt: connection closed")
 	require.Len(t, logs, 1)
 	require.Contains(t, logs[0].Attrs["error"], errReadTimeout.Error())
 }
