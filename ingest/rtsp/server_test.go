@@ -143,8 +143,8 @@ func TestFFmpegPush(t *testing.T) {
 					require.NotEmpty(t, audio.AudioSpecificConfig)
 				}
 
-				checkVideo(t, pub.TrackFrames(vi), cc.video, 85)
-				checkAudio(t, pub.TrackFrames(ai), cc.minAudio)
+				ingesttest.CheckVideo(t, pub.TrackFrames(vi), cc.video, 85, true)
+				ingesttest.CheckAudio(t, pub.TrackFrames(ai), cc.minAudio)
 				if st := ts.Stats(); transport == "tcp" || st.LostPackets == 0 {
 					require.Zero(t, st.DecodeErrors)
 				}
@@ -152,64 +152,6 @@ func TestFFmpegPush(t *testing.T) {
 			})
 		}
 	}
-}
-
-// checkVideo asserts what the packager relies on: a keyframe with in-band
-// parameter sets first (put there from the SDP), DTS increasing, PTS never
-// before DTS, B-frames visible as PTS > DTS.
-func checkVideo(t *testing.T, frames []ingest.Frame, codec ingest.Codec, minFrames int) {
-	t.Helper()
-	require.GreaterOrEqual(t, len(frames), minFrames)
-	require.True(t, frames[0].Keyframe, "stream starts with a keyframe")
-	keyframes, reordered := 0, 0
-	for i, f := range frames {
-		require.GreaterOrEqual(t, f.PTS, f.DTS, "frame %d", i)
-		if i > 0 {
-			require.Greater(t, f.DTS, frames[i-1].DTS, "frame %d", i)
-		}
-		if f.Keyframe {
-			keyframes++
-			require.Subset(t, naluTypes(codec, f.AU), paramSetTypes(codec), "parameter sets in front of keyframe %d", i)
-		}
-		if f.PTS > f.DTS {
-			reordered++
-		}
-	}
-	require.GreaterOrEqual(t, keyframes, 2, "-g 30 gives a keyframe per second")
-	require.Positive(t, reordered, "B-frames")
-}
-
-func checkAudio(t *testing.T, frames []ingest.Frame, minFrames int) {
-	t.Helper()
-	require.GreaterOrEqual(t, len(frames), minFrames)
-	for i, f := range frames {
-		require.True(t, f.Keyframe)
-		require.Equal(t, f.DTS, f.PTS)
-		require.Len(t, f.AU, 1)
-		require.NotEmpty(t, f.AU[0])
-		if i > 0 {
-			require.Greater(t, f.DTS, frames[i-1].DTS, "frame %d", i)
-		}
-	}
-}
-
-func naluTypes(codec ingest.Codec, au [][]byte) []int {
-	out := make([]int, len(au))
-	for i, n := range au {
-		if codec == ingest.CodecH265 {
-			out[i] = int(n[0]>>1) & 0x3F
-		} else {
-			out[i] = int(n[0]) & 0x1F
-		}
-	}
-	return out
-}
-
-func paramSetTypes(codec ingest.Codec) []int {
-	if codec == ingest.CodecH265 {
-		return []int{32, 33, 34} // VPS, SPS, PPS
-	}
-	return []int{7, 8} // SPS, PPS
 }
 
 // TestFFmpegRejected: wrong or missing credentials and a bad path are
@@ -253,7 +195,7 @@ func TestFFmpegRTSPS(t *testing.T) {
 	pub := ts.sink.WaitPublication(t, 1)
 	require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
 	require.Equal(t, "live/secure", pub.Req.Path)
-	checkVideo(t, pub.TrackFrames(pub.TrackIndex(t, ingest.CodecH264)), ingest.CodecH264, 85)
+	ingesttest.CheckVideo(t, pub.TrackFrames(pub.TrackIndex(t, ingest.CodecH264)), ingest.CodecH264, 85, true)
 }
 
 func selfSigned(t *testing.T) *tls.Config {
