@@ -250,10 +250,7 @@ func (m *Subscribe) encode(e *encoder, v Version) {
 	e.namespace(m.Namespace, v, trackNamespace)
 	e.trackName(m.TrackName, m.Namespace)
 	if v == Draft14 {
-		e.u8(m.SubscriberPriority)
-		e.groupOrder(m.GroupOrder, true)
-		e.bool8(m.Forward)
-		e.filter(m.Filter)
+		e.delivery14(m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter)
 		e.params(m.Params.appendTo(nil, v, false), v)
 		return
 	}
@@ -278,10 +275,7 @@ func (m *Subscribe) decode(d *decoder, v Version, _ uint64) {
 	m.Namespace = d.namespace(v, trackNamespace)
 	m.TrackName = d.trackName(m.Namespace)
 	if v == Draft14 {
-		m.SubscriberPriority = d.u8()
-		m.GroupOrder = d.groupOrder(true)
-		m.Forward = d.bool8("forward")
-		m.Filter = d.filter()
+		m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter = d.delivery14()
 		d.params(v, func(kv KeyValue) { m.Params.take(d, v, kv) })
 		return
 	}
@@ -301,6 +295,23 @@ func (m *Subscribe) decode(d *decoder, v Version, _ uint64) {
 			m.Params.take(d, v, kv)
 		}
 	})
+}
+
+// delivery14 writes the subscriber priority, group order, forward and
+// filter fields that draft-14 SUBSCRIBE and TRACK_STATUS share (§9.7).
+func (e *encoder) delivery14(prio uint8, order GroupOrder, forward bool, f Filter) {
+	e.u8(prio)
+	e.groupOrder(order, true)
+	e.bool8(forward)
+	e.filter(f)
+}
+
+// delivery14 reads what encoder.delivery14 writes.
+func (d *decoder) delivery14() (uint8, GroupOrder, bool, Filter) {
+	prio := d.u8()
+	order := d.groupOrder(true)
+	forward := d.bool8("forward")
+	return prio, order, forward, d.filter()
 }
 
 // SubscribeOK is SUBSCRIBE_OK (type 0x04; draft-14 §9.8, draft-16 §9.10).

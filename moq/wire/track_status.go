@@ -33,10 +33,7 @@ func (m *TrackStatus) encode(e *encoder, v Version) {
 	e.namespace(m.Namespace, v, trackNamespace)
 	e.trackName(m.TrackName, m.Namespace)
 	if v == Draft14 {
-		e.u8(m.SubscriberPriority)
-		e.groupOrder(m.GroupOrder, true)
-		e.bool8(m.Forward)
-		e.filter(m.Filter)
+		e.delivery14(m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter)
 	}
 	e.params(m.Params.appendTo(nil, v, false), v)
 }
@@ -46,10 +43,7 @@ func (m *TrackStatus) decode(d *decoder, v Version, _ uint64) {
 	m.Namespace = d.namespace(v, trackNamespace)
 	m.TrackName = d.trackName(m.Namespace)
 	if v == Draft14 {
-		m.SubscriberPriority = d.u8()
-		m.GroupOrder = d.groupOrder(true)
-		m.Forward = d.bool8("forward")
-		m.Filter = d.filter()
+		m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter = d.delivery14()
 	}
 	d.params(v, func(kv KeyValue) { m.Params.take(d, v, kv) })
 }
