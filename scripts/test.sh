@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Go installed: installs
-# what the tests need (make, ffmpeg) when missing, then runs `make ci`
-# (lint, race tests, fuzzing, benchmark smoke run, end-to-end tests).
+# what the tests need (make, ffmpeg, chromium) when missing, then runs
+# `make ci` (lint, race tests, fuzzing, benchmark smoke run, end-to-end
+# tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,7 @@ need=()
 command -v make >/dev/null || need+=(make)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v ffprobe >/dev/null || need+=(ffmpeg)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "missing ${need[*]}: run as root or install them: apt-get install -y ${need[*]}" >&2
