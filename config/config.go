@@ -79,6 +79,8 @@ type TLS struct {
 // HTTP configures the status, metrics and health endpoints.
 type HTTP struct {
 	Listen string `yaml:"listen"` // "" disables
+	// Pprof serves /debug/pprof on the same listener.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Packager configures CMAF packaging.

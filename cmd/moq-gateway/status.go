@@ -14,7 +14,7 @@ import (
 )
 
 // statusHandler serves /health, /status (JSON: streams, MoQ sessions,
-// relays), /metrics (Prometheus) and /debug/pprof.
+// relays), /metrics (Prometheus) and, when enabled, /debug/pprof.
 func (g *gateway) statusHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g)
@@ -30,13 +30,15 @@ func (g *gateway) statusHandler() http.Handler {
 		_ = enc.Encode(g.status())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	// Profiles for performance reports; the status listener is loopback
-	// by default.
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	if g.cfg.HTTP.Pprof {
+		// Profiles for performance reports, on request only: they expose
+		// the process's internals.
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 
