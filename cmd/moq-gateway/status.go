@@ -107,7 +107,7 @@ var (
 	descObjectsOut  = prometheus.NewDesc("moqgw_moq_objects_sent", "Objects sent by the current MoQ sessions.", nil, nil)
 	descBytesOut    = prometheus.NewDesc("moqgw_moq_bytes_sent", "Payload bytes sent by the current MoQ sessions.", nil, nil)
 	descGroupsDrop  = prometheus.NewDesc("moqgw_moq_groups_dropped", "Whole groups slow subscribers of the current sessions lost.", nil, nil)
-	descRelayUp     = prometheus.NewDesc("moqgw_relay_connected", "1 when the relay session is up.", []string{"relay"}, nil)
+	descRelayUp     = prometheus.NewDesc("moqgw_relay_connected", "1 when every session to the relay is up.", []string{"relay"}, nil)
 	descRelayRetry  = prometheus.NewDesc("moqgw_relay_reconnects_total", "Relay reconnects.", []string{"relay"}, nil)
 	descDecodeError = prometheus.NewDesc("moqgw_ingest_decode_errors_total", "Corrupt input skipped (SRT MPEG-TS).", []string{"proto"}, nil)
 )
@@ -185,12 +185,27 @@ func (g *gateway) Collect(ch chan<- prometheus.Metric) {
 		gauge(descBytesOut, float64(bytes))
 		gauge(descGroupsDrop, float64(drops))
 	}
+	// A relay may have several sessions: up means all of them are.
+	type relayAgg struct {
+		up         bool
+		reconnects int
+	}
+	relays := map[string]*relayAgg{}
 	for _, r := range g.relays.status() {
+		a := relays[r.Name]
+		if a == nil {
+			a = &relayAgg{up: true}
+			relays[r.Name] = a
+		}
+		a.up = a.up && r.Connected
+		a.reconnects += r.Reconnects
+	}
+	for name, a := range relays {
 		up := 0.0
-		if r.Connected {
+		if a.up {
 			up = 1
 		}
-		gauge(descRelayUp, up, r.Name)
-		counter(descRelayRetry, float64(r.Reconnects), r.Name)
+		gauge(descRelayUp, up, name)
+		counter(descRelayRetry, float64(a.reconnects), name)
 	}
 }
