@@ -30,8 +30,10 @@ type PublishRequest struct {
 // one goroutine.
 type Publication interface {
 	// WriteFrame hands a frame to the pipeline. It never blocks on
-	// subscribers. It returns ErrReplaced once a newer publisher has taken
-	// the path; the adapter should then close its connection.
+	// subscribers. An error ends the publication: ErrReplaced once a newer
+	// publisher has taken the path, or the stream's end; the adapter then
+	// closes its connection. A frame the pipeline cannot use is dropped and
+	// counted there, without an error.
 	WriteFrame(f Frame) error
 	// Done is closed when the sink ends the publication (replaced, shut
 	// down); not when the adapter closes it.

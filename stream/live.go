@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -71,16 +72,28 @@ func (s *liveStream) detach(p *publication) {
 	if s.ended {
 		return
 	}
-	s.grace = time.AfterFunc(s.reg.cfg.Grace, func() {
-		s.mu.Lock()
-		idle := s.pub == nil && !s.ended
-		s.mu.Unlock()
-		if idle {
-			s.log.Info("stream ended: no publisher within the grace period")
-			s.reg.remove(s)
-			s.end()
-		}
-	})
+	s.grace = time.AfterFunc(s.reg.cfg.Grace, s.expire)
+}
+
+// expire ends a stream whose grace period ran out without a publisher. It
+// holds the registry's lock throughout (in Publish's order: registry, then
+// stream), so a publisher arriving meanwhile either attaches before and
+// keeps the stream, or finds the path free with the old broadcast gone.
+func (s *liveStream) expire() {
+	r := s.reg
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s.mu.Lock()
+	idle := s.pub == nil && !s.ended
+	s.mu.Unlock()
+	if !idle {
+		return
+	}
+	s.log.Info("stream ended: no publisher within the grace period")
+	if r.streams[s.path] == s {
+		delete(r.streams, s.path)
+	}
+	s.end()
 }
 
 // end closes the packager (ending its tracks) and the broadcast.
@@ -135,7 +148,13 @@ func (p *publication) WriteFrame(f ingest.Frame) error {
 		return ingest.ErrReplaced
 	}
 	s.frames++
-	return s.pkg.WriteFrame(f)
+	if err := s.pkg.WriteFrame(f); err != nil && errors.Is(err, packager.ErrClosed) {
+		return err
+	}
+	// Any other error is a frame the packager could not use: it counted
+	// and logged the drop, and the stream goes on (an encoder's odd frame
+	// must not disconnect the publisher).
+	return nil
 }
 
 func (p *publication) Done() <-chan struct{} { return p.done }

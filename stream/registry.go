@@ -105,15 +105,6 @@ func (r *Registry) newStream(path string) (*liveStream, error) {
 	return s, nil
 }
 
-// remove drops a stream whose grace period ran out.
-func (r *Registry) remove(s *liveStream) {
-	r.mu.Lock()
-	if r.streams[s.path] == s {
-		delete(r.streams, s.path)
-	}
-	r.mu.Unlock()
-}
-
 // Info describes a live stream for status pages.
 type Info struct {
 	Path      string
