@@ -144,11 +144,18 @@ func (s *Session) announce(b *Broadcast) error {
 	if goingAway {
 		return nil // no new requests after GOAWAY (draft-14 §9.4)
 	}
+	wireNS := s.wireNamespace(b.Namespace())
+	if !encodable(wireNS) {
+		// A namespace MoQT cannot carry (a relay prefix made it too long)
+		// is skipped; failing would take every other stream down too.
+		s.log.Warn("namespace too long for MoQT: not announced", "namespace", wireNS.String(), "fields", len(wireNS))
+		return nil
+	}
 	id, err := s.ids.allocate(s.requestLimit())
 	if err != nil {
 		return err
 	}
-	a := &announcement{b: b, wireNS: s.wireNamespace(b.Namespace()), id: id}
+	a := &announcement{b: b, wireNS: wireNS, id: id}
 	s.mu.Lock()
 	s.announces[b.Namespace().key()] = a
 	s.announceIDs[id] = a
@@ -251,10 +258,20 @@ func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) er
 	for _, p := range s.nsPrefixes {
 		overlap = overlap || prefix.HasPrefix(p.prefix) || p.prefix.HasPrefix(prefix)
 	}
-	if !overlap {
+	full := len(s.nsPrefixes) >= maxNamespacePrefixes
+	if !overlap && !full {
 		s.nsPrefixes[m.RequestID] = nsPrefix{prefix: prefix, stream: st != nil}
 	}
 	s.mu.Unlock()
+	if full && !overlap {
+		if st != nil {
+			st.CancelRead(uint64(wire.ResetCancelled))
+			st.CancelWrite(uint64(wire.ResetCancelled))
+			return nil
+		}
+		return s.refuseAs(s.answerVersion(m.Draft14Layout), wire.KindSubscribeNamespace, m.RequestID,
+			wire.RequestInternalError, "more than %d namespace subscriptions", maxNamespacePrefixes)
+	}
 	if st == nil {
 		v := s.answerVersion(m.Draft14Layout)
 		if overlap {
@@ -393,17 +410,44 @@ func (s *Session) acceptBidiStreams() {
 	}
 }
 
+// maxPeerAnnouncements bounds the namespaces a peer may announce to us, and
+// maxNamespacePrefixes its namespace subscriptions: both are state the peer
+// creates at will.
+const (
+	maxPeerAnnouncements = 4096
+	maxNamespacePrefixes = 64
+)
+
 // onPeerPublishNamespace records a namespace the peer publishes (a server
 // announcing its broadcasts to our subscriber) and accepts it.
 func (s *Session) onPeerPublishNamespace(m *wire.PublishNamespace) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
 	}
+	if !s.isClient && !s.cfg.AcceptNamespaces {
+		// An origin takes no MoQ publishers; recording what a client
+		// announces would only cost memory it controls.
+		return s.refuse(wire.KindPublishNamespace, m.RequestID, wire.RequestNotSupported,
+			"this endpoint does not accept published namespaces")
+	}
 	ns := Namespace(m.Namespace)
 	s.mu.Lock()
-	s.peerAnn = append(s.peerAnn, ns)
-	s.peerAnnIDs[m.RequestID] = ns
+	known := false
+	for _, a := range s.peerAnn {
+		known = known || a.Equal(ns)
+	}
+	full := !known && len(s.peerAnn) >= maxPeerAnnouncements
+	if !known && !full {
+		s.peerAnn = append(s.peerAnn, ns)
+	}
+	if !full {
+		s.peerAnnIDs[m.RequestID] = ns
+	}
 	s.mu.Unlock()
+	if full {
+		return s.refuse(wire.KindPublishNamespace, m.RequestID, wire.RequestInternalError,
+			"more than %d namespaces announced", maxPeerAnnouncements)
+	}
 	select {
 	case s.peerAnnSig <- struct{}{}:
 	default:
@@ -438,3 +482,19 @@ func (s *Session) onPeerPublishNamespaceDone(m *wire.PublishNamespaceDone) {
 		s.onPeerNamespace(ns, false)
 	}
 }
+
+// encodable reports whether a namespace fits the MoQT tuple limits, with
+// room for a track name (draft-14 §2.4.1: 1..32 fields, full name ≤ 4096).
+func encodable(ns Namespace) bool {
+	if len(ns) == 0 || len(ns) > wire.MaxNamespaceFields {
+		return false
+	}
+	n := 0
+	for _, f := range ns {
+		n += len(f)
+	}
+	return n+maxTrackNameLen <= wire.MaxFullTrackNameLength
+}
+
+// maxTrackNameLen is the room left for track names ("catalog", "video1").
+const maxTrackNameLen = 64

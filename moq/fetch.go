@@ -57,6 +57,9 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	refuse := func(code wire.RequestErrorCode, format string, args ...any) error {
 		return s.refuseAs(v, wire.KindFetch, m.RequestID, code, format, args...)
 	}
+	if s.full() {
+		return refuse(wire.RequestInternalError, "more than %d subscriptions and fetches", s.cfg.MaxSubscriptions)
+	}
 	var (
 		t          *Track
 		start, end Location // end is exclusive
@@ -306,7 +309,10 @@ func (s *Session) readFetchStream(st receiveStream, br *bufio.Reader) {
 	}
 	var f *FetchResult
 	s.awaitRegistered(func() bool {
+		// Claim the fetch: a second stream for the same request finds
+		// nothing and is refused.
 		f = s.fetchesOut[h.RequestID]
+		delete(s.fetchesOut, h.RequestID)
 		return f != nil
 	})
 	if f == nil {
@@ -314,9 +320,6 @@ func (s *Session) readFetchStream(st receiveStream, br *bufio.Reader) {
 		return
 	}
 	defer func() {
-		s.mu.Lock()
-		delete(s.fetchesOut, h.RequestID)
-		s.mu.Unlock()
 		close(f.end)
 		s.poke()
 	}()

@@ -10,6 +10,7 @@ import (
 type Origin struct {
 	mu         sync.Mutex
 	broadcasts map[string]*Broadcast
+	byPath     map[string]*Broadcast // fields joined with "/", for one-field lookups
 	watchers   map[*originWatcher]struct{}
 }
 
@@ -17,6 +18,7 @@ type Origin struct {
 func NewOrigin() *Origin {
 	return &Origin{
 		broadcasts: make(map[string]*Broadcast),
+		byPath:     make(map[string]*Broadcast),
 		watchers:   make(map[*originWatcher]struct{}),
 	}
 }
@@ -37,6 +39,9 @@ func (o *Origin) Publish(ns Namespace, provider TrackProvider) (*Broadcast, erro
 		return nil, ErrDuplicateBroadcast
 	}
 	o.broadcasts[ns.key()] = b
+	if _, taken := o.byPath[ns.String()]; !taken {
+		o.byPath[ns.String()] = b
+	}
 	for w := range o.watchers {
 		w.push(originEvent{b: b, live: true})
 	}
@@ -70,10 +75,8 @@ func (o *Origin) Lookup(ns Namespace) (b *Broadcast, rest Namespace) {
 		}
 	}
 	if len(ns) == 1 {
-		for _, b := range o.broadcasts {
-			if b.ns.String() == ns[0] {
-				return b, nil
-			}
+		if b := o.byPath[ns[0]]; b != nil {
+			return b, nil
 		}
 	}
 	return nil, nil
@@ -86,6 +89,9 @@ func (o *Origin) remove(b *Broadcast) {
 		return
 	}
 	delete(o.broadcasts, b.ns.key())
+	if o.byPath[b.ns.String()] == b {
+		delete(o.byPath, b.ns.String())
+	}
 	for w := range o.watchers {
 		w.push(originEvent{b: b, live: false})
 	}

@@ -65,6 +65,10 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 	if goingAway {
 		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInternalError, "session is going away")
 	}
+	if s.full() {
+		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInternalError,
+			"more than %d subscriptions", s.cfg.MaxSubscriptions)
+	}
 	t := s.resolveTrack(m.Namespace, m.TrackName)
 	if t == nil {
 		s.log.Debug("subscribe to unknown track", "namespace", Namespace(m.Namespace).String(), "track", m.TrackName)
@@ -337,9 +341,7 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 }
 
 func (s *Session) countDrop(n uint64) {
-	s.mu.Lock()
-	s.stats.GroupsDropped += n
-	s.mu.Unlock()
+	s.counters.groupsDropped.Add(n)
 	s.log.Info("subscriber too slow: dropped whole groups", "groups", n)
 }
 
@@ -375,9 +377,7 @@ func (w *subWriter) open(g *group) error {
 	w.st, w.g = st, g
 	w.sg = wire.SubgroupStream{Version: sub.s.version, Header: w.header(g)}
 	sub.streams++
-	sub.s.mu.Lock()
-	sub.s.stats.StreamsOpened++
-	sub.s.mu.Unlock()
+	sub.s.counters.streamsOpened.Add(1)
 	sub.r.setCancel(func(code wire.ResetCode) { st.CancelWrite(uint64(code)) })
 	w.buf = w.sg.Header.Append(w.buf[:0], sub.s.version)
 	_, err = st.Write(w.buf)
@@ -431,6 +431,9 @@ func (w *subWriter) writeDatagram(ev readEvent) error {
 		return err
 	}
 	w.buf = b
+	if err := sub.ctx.Err(); err != nil {
+		return err // stopped: SendDatagram may block on a full queue
+	}
 	err = sub.s.c.SendDatagram(b)
 	if _, tooLarge := errors.AsType[*quic.DatagramTooLargeError](err); !tooLarge {
 		if err == nil {
@@ -447,9 +450,7 @@ func (w *subWriter) writeDatagram(ev readEvent) error {
 		}
 		return w.writeOnStream(ev)
 	}
-	sub.s.mu.Lock()
-	sub.s.stats.DatagramsLost++
-	sub.s.mu.Unlock()
+	sub.s.counters.datagramsLost.Add(1)
 	sub.s.log.Warn("object too large for a datagram on a draft-14 session: not delivered",
 		"track", sub.track.name, "group", ev.group.id, "object", ev.object, "size", len(ev.payload))
 	return nil
@@ -488,8 +489,6 @@ func (w *subWriter) reset(code wire.ResetCode) {
 }
 
 func (s *Session) countSent(n int) {
-	s.mu.Lock()
-	s.stats.ObjectsSent++
-	s.stats.BytesSent += uint64(n)
-	s.mu.Unlock()
+	s.counters.objectsSent.Add(1)
+	s.counters.bytesSent.Add(uint64(n))
 }

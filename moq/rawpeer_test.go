@@ -349,3 +349,15 @@ func listenQUIC(t testing.TB, addr string, tlsConf *tls.Config, qconf *quic.Conf
 		pc.Close()
 	}
 }
+
+// appErrorCode extracts the application error code of a closed QUIC
+// connection or WebTransport session.
+func appErrorCode(err error) (uint64, string, bool) {
+	if ae, ok := errors.AsType[*quic.ApplicationError](err); ok {
+		return uint64(ae.ErrorCode), ae.ErrorMessage, true
+	}
+	if se, ok := errors.AsType[*webtransport.SessionError](err); ok {
+		return uint64(se.ErrorCode), se.Message, true
+	}
+	return 0, "", false
+}

@@ -23,6 +23,11 @@ type SessionConfig struct {
 	// RequestWindow is how many request IDs the peer may use ahead of its
 	// last one (MAX_REQUEST_ID); default 1000.
 	RequestWindow uint64
+	// MaxSubscriptions bounds the subscriptions and fetches a peer may have
+	// open at once (default 4096; a relay carrying a thousand streams needs
+	// about three thousand); more are refused. MAX_REQUEST_ID keeps growing
+	// as the peer uses IDs, so this is what bounds the state it creates.
+	MaxSubscriptions int
 	// MoqRSDraft14 forces the moq-rs draft-14 peer quirks (never send
 	// MAX_REQUEST_ID, REQUESTS_BLOCKED or GOAWAY; at most 50 requests). They
 	// are also switched on when the peer's MOQT_IMPLEMENTATION names moq-rs.
@@ -47,6 +52,11 @@ type SessionConfig struct {
 	// NoAnnounce announces to the peer only the broadcasts under a prefix
 	// it asked for with SUBSCRIBE_NAMESPACE, instead of all of them.
 	NoAnnounce bool
+	// AcceptNamespaces lets a server session record the namespaces its peer
+	// announces (PUBLISH_NAMESPACE); by default a server refuses them with
+	// NOT_SUPPORTED, since an origin takes no MoQ publishers. Dialed
+	// sessions always accept them, up to a bound.
+	AcceptNamespaces bool
 	// SetupTimeout bounds the SETUP exchange (default 10 s).
 	SetupTimeout time.Duration
 
@@ -105,7 +115,9 @@ type Session struct {
 	peerAnnIDs  map[uint64]Namespace
 	peerAnnSig  chan struct{}
 	lastRefusal *RequestError
-	stats       SessionStats
+	errMu       sync.Mutex
+	stats       SessionStats // announce counters; the hot ones are in counters
+	counters    counters
 	err         error
 
 	// legacy16 marks a draft-16 peer that speaks draft-14 layouts for some
@@ -137,6 +149,9 @@ type SessionStats struct {
 func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg SessionConfig, log *slog.Logger) *Session {
 	if cfg.RequestWindow == 0 {
 		cfg.RequestWindow = 1000
+	}
+	if cfg.MaxSubscriptions <= 0 {
+		cfg.MaxSubscriptions = 4096
 	}
 	if cfg.SetupTimeout <= 0 {
 		cfg.SetupTimeout = 10 * time.Second
@@ -188,7 +203,12 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 // SessionConfig.MoqRSDraft14); it runs before the session's goroutines start.
 func (s *Session) setMoqRS() {
 	s.moqRS = true
-	s.ids.unlimited()
+	if s.isClient {
+		// We dialed a moq-rs relay: it cannot receive MAX_REQUEST_ID, so
+		// its requests to us cannot be limited. A moq-rs client of ours
+		// keeps the limit it got in SETUP.
+		s.ids.unlimited()
+	}
 }
 
 // Version is the negotiated MoQT version (known once the session runs).
@@ -200,8 +220,16 @@ func (s *Session) RemoteAddr() net.Addr { return s.c.RemoteAddr() }
 // Transport is "quic" or "webtransport".
 func (s *Session) Transport() string { return s.c.Transport() }
 
-// PeerImplementation is the peer's MOQT_IMPLEMENTATION, if it sent one.
-func (s *Session) PeerImplementation() string { return s.peerImpl }
+// PeerImplementation is the peer's MOQT_IMPLEMENTATION, if it sent one
+// ("" until SETUP is done).
+func (s *Session) PeerImplementation() string {
+	select {
+	case <-s.ready:
+		return s.peerImpl
+	default:
+		return ""
+	}
+}
 
 // Context is done when the session has ended; its cause is the error that
 // ended it (a *SessionError for MoQT terminations).
@@ -209,17 +237,27 @@ func (s *Session) Context() context.Context { return s.ctx }
 
 // Err is why the session ended (nil while it runs).
 func (s *Session) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
 	return s.err
+}
+
+// counters are the per-object statistics, atomic so that delivery never
+// takes the session's lock for them.
+type counters struct {
+	objectsSent, bytesSent, groupsDropped, datagramsLost, streamsOpened, objectsRecvd atomic.Uint64
 }
 
 // Stats returns the session's counters.
 func (s *Session) Stats() SessionStats {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := s.stats
 	st.Subscriptions = len(s.subs)
+	s.mu.Unlock()
+	c := &s.counters
+	st.ObjectsSent, st.BytesSent = c.objectsSent.Load(), c.bytesSent.Load()
+	st.GroupsDropped, st.DatagramsLost = c.groupsDropped.Load(), c.datagramsLost.Load()
+	st.StreamsOpened, st.ObjectsRecvd = c.streamsOpened.Load(), c.objectsRecvd.Load()
 	return st
 }
 
@@ -284,13 +322,15 @@ func (s *Session) fail(err error) {
 	if err == nil {
 		err = sessionErrorf(wire.SessionInternalError, "session failed without a cause")
 	}
-	s.mu.Lock()
+	// errMu, not mu: a panic recovered while mu was held must still be
+	// able to end the session.
+	s.errMu.Lock()
 	if s.err != nil {
-		s.mu.Unlock()
+		s.errMu.Unlock()
 		return
 	}
 	s.err = err
-	s.mu.Unlock()
+	s.errMu.Unlock()
 
 	var se *SessionError
 	code, reason := wire.SessionInternalError, err.Error()
@@ -645,4 +685,12 @@ func (s *Session) goSafe(f func()) {
 		}()
 		f()
 	})
+}
+
+// full reports whether the peer has as many subscriptions and fetches open
+// as it may.
+func (s *Session) full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)+len(s.fetches) >= s.cfg.MaxSubscriptions
 }

@@ -180,15 +180,3 @@ func closeError(err error) (*SessionError, bool) {
 	}
 	return nil, false
 }
-
-// appErrorCode extracts the application error code of a closed QUIC
-// connection or WebTransport session.
-func appErrorCode(err error) (uint64, string, bool) {
-	if ae, ok := errors.AsType[*quic.ApplicationError](err); ok {
-		return uint64(ae.ErrorCode), ae.ErrorMessage, true
-	}
-	if se, ok := errors.AsType[*webtransport.SessionError](err); ok {
-		return uint64(se.ErrorCode), se.Message, true
-	}
-	return 0, "", false
-}

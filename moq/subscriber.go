@@ -185,8 +185,8 @@ type RemoteTrack struct {
 	objects chan Object
 
 	mu         sync.Mutex
-	aliasSet   chan struct{}
-	readers    int // stream readers running
+	aliased    bool // SUBSCRIBE_OK seen (guarded by the session's mu)
+	readers    int  // stream readers running
 	streams    uint64
 	doneCount  uint64
 	doneErr    error
@@ -214,7 +214,7 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	}
 	t := &RemoteTrack{
 		s: s, id: id, Namespace: ns, Name: name,
-		objects: make(chan Object, opts.Buffer), aliasSet: make(chan struct{}), end: make(chan struct{}),
+		objects: make(chan Object, opts.Buffer), end: make(chan struct{}),
 	}
 	s.mu.Lock()
 	s.remote[id] = t
@@ -248,14 +248,17 @@ func (s *Session) onSubscribeOK(m *wire.SubscribeOK) error {
 	s.mu.Lock()
 	t := s.remote[m.RequestID]
 	if t != nil {
+		if t.aliased {
+			s.mu.Unlock()
+			return sessionErrorf(wire.SessionProtocolViolation, "second SUBSCRIBE_OK for request %d", m.RequestID)
+		}
 		if other := s.aliases[m.TrackAlias]; other != nil && other != t {
 			s.mu.Unlock()
 			return sessionErrorf(wire.SessionDuplicateTrackAlias, "track alias %d is in use", m.TrackAlias)
 		}
-		t.alias = m.TrackAlias
+		t.alias, t.aliased = m.TrackAlias, true
 		s.aliases[m.TrackAlias] = t
 		s.registeredLocked()
-		close(t.aliasSet)
 	}
 	s.mu.Unlock()
 	if !s.respond(m.RequestID, m) {
@@ -570,9 +573,7 @@ func (s *Session) readSubgroup(st receiveStream, br *bufio.Reader, typ uint64) {
 				return
 			}
 		}
-		s.mu.Lock()
-		s.stats.ObjectsRecvd++
-		s.mu.Unlock()
+		s.counters.objectsRecvd.Add(1)
 		last = oh.ObjectID
 		t.push(o)
 	}
@@ -590,9 +591,9 @@ func (s *Session) readDatagrams() {
 			s.fail(fmt.Errorf("datagram: %w", perr))
 			return
 		}
+		s.counters.objectsRecvd.Add(1)
 		s.mu.Lock()
 		t := s.aliases[d.TrackAlias]
-		s.stats.ObjectsRecvd++
 		s.mu.Unlock()
 		if t == nil {
 			continue // late or unknown: datagrams are unreliable anyway

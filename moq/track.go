@@ -165,17 +165,21 @@ func (t *Track) StartGroup(id uint64) error {
 	}
 	t.cur = g
 	t.evictLocked()
-	var lagging []*trackReader
+	var resets []func(wire.ResetCode)
 	for r := range t.readers {
 		if r.onGroupLocked(g) {
-			lagging = append(lagging, r)
+			// The stream to reset is the one open now, with the reader
+			// still on its old group: read it under the lock, so a
+			// stream the subscriber opens for the new group is spared.
+			if f := r.cancelFunc.Load(); f != nil {
+				resets = append(resets, *f)
+			}
 		}
 	}
 	t.mu.Unlock()
-	// Reset the lagging subscribers' streams outside the lock: it calls into
-	// the transport.
-	for _, r := range lagging {
-		r.cancelStream(wire.ResetDeliveryTimeout)
+	// Reset outside the lock: it calls into the transport.
+	for _, reset := range resets {
+		reset(wire.ResetDeliveryTimeout)
 	}
 	return nil
 }

@@ -17,7 +17,7 @@ import (
 // a broadcast that ends frees its slot.
 func TestUpstreamShardsForMoqRS(t *testing.T) {
 	relay := NewOrigin()
-	srv := &Server{Origin: relay, Session: SessionConfig{Implementation: "moq-rs (relay test)", NoAnnounce: true}}
+	srv := &Server{Origin: relay, Session: SessionConfig{Implementation: "moq-rs (relay test)", NoAnnounce: true, AcceptNamespaces: true}}
 	addr := testServerWith(t, srv)
 
 	origin := NewOrigin()

@@ -197,7 +197,7 @@ func runUpstream(t *testing.T, u *Upstream) context.CancelFunc {
 func TestUpstreamFollowsGoAway(t *testing.T) {
 	for _, v := range drafts {
 		t.Run(v.String(), func(t *testing.T) {
-			relayB, addrB := testServer(t, NewOrigin(), SessionConfig{})
+			relayB, addrB := testServer(t, NewOrigin(), SessionConfig{AcceptNamespaces: true})
 			addrA := rawServer(t, v.ALPN(), func(p *rawPeer) {
 				if _, ok := p.read().(*wire.ClientSetup); !ok {
 					return
