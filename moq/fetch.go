@@ -30,7 +30,7 @@ func (t *Track) collect(start, end Location) ([]fetchedObject, bool) {
 	for g := t.oldest; g != nil; g = g.next {
 		for i, p := range g.objects {
 			l := Location{Group: g.id, Object: uint64(i)}
-			if l.Less(start) {
+			if i < g.trimmed || l.Less(start) {
 				continue
 			}
 			if !l.Less(end) {

@@ -173,6 +173,13 @@ func (r *trackReader) onGroupLocked(g *group) bool {
 	return true
 }
 
+// dropRestLocked makes the reader lose the rest of its group, counted as a
+// dropped group with its next object.
+func (r *trackReader) dropRestLocked() {
+	r.skipRest = true
+	r.skipped++
+}
+
 // skipGroup drops the rest of g: its stream was stopped or reset, and a
 // group is only ever sent on one stream.
 func (r *trackReader) skipGroup(g *group) {
@@ -220,6 +227,9 @@ func (r *trackReader) next() readEvent {
 		g := r.g
 		if r.hasEnd && g.id > r.endGroup {
 			return readEvent{kind: evEnd}
+		}
+		if !r.skipRest && r.idx < g.trimmed {
+			r.dropRestLocked() // its head is gone: it cannot be decoded
 		}
 		if !r.skipRest && r.idx < len(g.objects) && (Location{Group: g.id, Object: uint64(r.idx)}).Less(r.start) {
 			r.idx++ // before the start (moved by an update)

@@ -37,10 +37,7 @@ type TrackOptions struct {
 	// datagrams; lower is more important (draft-14 §7).
 	Priority uint8
 	// CacheGroups is how many ended groups are kept besides the current one
-	// for FETCH and for subscriptions that start in the past (default 2:
-	// an RTMP publisher's first seconds arrive as one burst after the
-	// ingest probe, and a subscriber that was waiting should still get
-	// them).
+	// for FETCH and for subscriptions that start in the past (default 2).
 	CacheGroups int
 	// MinCacheAge keeps ended groups younger than this even beyond
 	// CacheGroups (default 500 ms; negative: none): an RTMP publisher's
@@ -54,16 +51,24 @@ type TrackOptions struct {
 	// as a slow subscriber.
 	LagGrace time.Duration
 	// CacheBytes caps the bytes of ended groups kept (default 8 MiB); the
-	// current group is always kept whole so a joiner can decode.
+	// current group is kept whole so a joiner can decode, up to
+	// MaxGroupBytes.
 	CacheBytes int
+	// MaxGroupBytes bounds one group (default 64 MiB: ten seconds of a
+	// 50 Mb/s contribution feed). A source that stops sending keyframes
+	// would otherwise grow its group for ever: past the bound, the head of
+	// the group is dropped, readers still in it lose the rest of the group
+	// and new ones wait for the next.
+	MaxGroupBytes int
 }
 
 // Defaults for TrackOptions.
 const (
-	DefaultCacheGroups = 2
-	DefaultCacheBytes  = 8 << 20
-	DefaultMinCacheAge = 500 * time.Millisecond
-	DefaultLagGrace    = 500 * time.Millisecond
+	DefaultCacheGroups   = 2
+	DefaultCacheBytes    = 8 << 20
+	DefaultMaxGroupBytes = 64 << 20
+	DefaultMinCacheAge   = 500 * time.Millisecond
+	DefaultLagGrace      = 500 * time.Millisecond
 )
 
 // Errors of the track writer.
@@ -91,6 +96,7 @@ type group struct {
 	seq     uint64 // position in the track, for lag arithmetic
 	objects [][]byte
 	size    int
+	trimmed int // leading objects dropped (MaxGroupBytes); their entries are nil
 	ended   bool
 	endedAt time.Time
 	next    *group
@@ -121,6 +127,9 @@ func newTrack(bc *Broadcast, name string, opts TrackOptions) *Track {
 	}
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultCacheBytes
+	}
+	if opts.MaxGroupBytes <= 0 {
+		opts.MaxGroupBytes = DefaultMaxGroupBytes
 	}
 	if opts.MinCacheAge == 0 {
 		opts.MinCacheAge = DefaultMinCacheAge
@@ -189,19 +198,51 @@ func (t *Track) StartGroup(id uint64) error {
 // not modify it afterwards.
 func (t *Track) WriteObject(payload []byte) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.closed {
+		t.mu.Unlock()
 		return ErrTrackClosed
 	}
 	if t.cur == nil || t.cur.ended {
+		t.mu.Unlock()
 		return ErrNoGroup
 	}
 	t.largest = Location{Group: t.cur.id, Object: uint64(len(t.cur.objects))}
 	t.hasLargest = true
 	t.cur.objects = append(t.cur.objects, payload)
 	t.cur.size += len(payload)
+	var resets []func(wire.ResetCode)
+	if t.cur.size > t.opts.MaxGroupBytes {
+		resets = t.trimLocked()
+	}
 	t.wakeLocked()
+	t.mu.Unlock()
+	for _, reset := range resets {
+		reset(wire.ResetDeliveryTimeout)
+	}
 	return nil
+}
+
+// trimLocked drops the head of the oversized current group down to half of
+// MaxGroupBytes (half, so that it does not run again for every object).
+// Readers still in the dropped part lose the rest of the group, their
+// stream reset as for a lagging reader; it returns those resets.
+func (t *Track) trimLocked() []func(wire.ResetCode) {
+	g := t.cur
+	for g.size > t.opts.MaxGroupBytes/2 && g.trimmed < len(g.objects)-1 {
+		g.size -= len(g.objects[g.trimmed])
+		g.objects[g.trimmed] = nil
+		g.trimmed++
+	}
+	var resets []func(wire.ResetCode)
+	for r := range t.readers {
+		if r.g == g && r.idx < g.trimmed && !r.skipRest {
+			r.dropRestLocked()
+			if f := r.cancelFunc.Load(); f != nil {
+				resets = append(resets, *f)
+			}
+		}
+	}
+	return resets
 }
 
 // EndGroup ends the open group; the next object needs StartGroup.

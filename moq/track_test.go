@@ -214,3 +214,47 @@ func TestBurst(t *testing.T) {
 	writeGroup(t, slow, 3, 1)
 	require.Equal(t, []string{"skip2:g3-o0"}, drain(r))
 }
+
+// A group that outgrows MaxGroupBytes (a source that stopped sending
+// keyframes) loses its head: memory stays bounded, a reader inside the lost
+// part has its stream reset and resumes at the next group, a new reader
+// waits for it, and FETCH returns only what is kept.
+func TestGroupTrim(t *testing.T) {
+	tr := testTrack(t, TrackOptions{MaxGroupBytes: 60})
+	require.NoError(t, tr.StartGroup(1))
+	obj := func(i int) []byte { return fmt.Appendf(nil, "g1-o%d-%s", i, "xxxx") } // 10 bytes
+	inside := tr.newReader(startCurrentGroup, Location{}, 0, false)
+	var reset []wire.ResetCode
+	inside.setCancel(func(c wire.ResetCode) { reset = append(reset, c) })
+	for i := range 2 {
+		require.NoError(t, tr.WriteObject(obj(i)))
+	}
+	require.Equal(t, []string{"g1-o0-xxxx", "g1-o1-xxxx"}, drain(inside))
+	tail := tr.newReader(startAfterLargest, Location{}, 0, false)
+	for i := 2; i < 4; i++ {
+		require.NoError(t, tr.WriteObject(obj(i)))
+	}
+	require.Equal(t, []string{"g1-o2-xxxx", "g1-o3-xxxx"}, drain(tail))
+	for i := 4; i < 7; i++ { // 70 bytes: trims to 30
+		require.NoError(t, tr.WriteObject(obj(i)))
+	}
+	tr.mu.Lock()
+	size, trimmed := tr.cur.size, tr.cur.trimmed
+	tr.mu.Unlock()
+	require.Equal(t, 30, size)
+	require.Equal(t, 4, trimmed)
+	require.Equal(t, []wire.ResetCode{wire.ResetDeliveryTimeout}, reset)
+	require.Empty(t, drain(inside), "the rest of the group is lost")
+	require.Equal(t, []string{"g1-o4-xxxx", "g1-o5-xxxx", "g1-o6-xxxx"}, drain(tail), "a reader past the cut goes on")
+	joiner := tr.newReader(startCurrentGroup, Location{}, 0, false)
+	require.Empty(t, drain(joiner), "no decodable start in this group")
+
+	got, _ := tr.collect(Location{1, 0}, Location{2, 0})
+	require.Len(t, got, 3)
+	require.Equal(t, Location{1, 4}, got[0].loc)
+
+	writeGroup(t, tr, 2, 1)
+	require.Equal(t, []string{"end-g1", "skip1:g2-o0"}, drain(inside))
+	require.Equal(t, []string{"end-g1", "g2-o0"}, drain(tail))
+	require.Equal(t, []string{"end-g1", "skip1:g2-o0"}, drain(joiner))
+}
