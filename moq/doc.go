@@ -68,10 +68,22 @@
 // REQUESTS_BLOCKED and GOAWAY and allow 50 requests per session: with
 // SessionConfig.MoqRSDraft14, or when the peer's MOQT_IMPLEMENTATION names
 // moq-rs, none of those messages is sent and at most 50 requests are made;
-// as their limit for our session cannot grow, it is not enforced either.
+// as a moq-rs relay we dial cannot be raised its limit for our session,
+// that limit is not enforced either (a moq-rs client of ours keeps the one
+// its SETUP gave it).
 // A draft-16 peer may use up to 16 skipped request IDs later: its
 // SUBSCRIBE_NAMESPACE travels on a stream of its own and can be overtaken
 // by the next request on the control stream.
+//
+// # Bounds
+//
+// Nothing a peer sends makes state grow without bound: open subscriptions
+// and fetches are capped by SessionConfig.MaxSubscriptions, namespaces a
+// dialed peer announces at 4096 and namespace subscriptions at 64; a
+// server refuses PUBLISH_NAMESPACE unless SessionConfig.AcceptNamespaces.
+// On the publishing side, a track keeps its current group plus
+// TrackOptions.CacheBytes of ended ones, and one group at most
+// TrackOptions.MaxGroupBytes (past it the group's head is dropped).
 //
 // # Not supported yet
 //
