@@ -197,14 +197,10 @@ func (d *h264Depacketizer) decode(pkt *rtp.Packet, pts int64, emit emitFunc) err
 		switch h264.NALUType(n[0] & 0x1F) {
 		case h264.NALUTypeSPS:
 			hasSPS = true
-			if !bytes.Equal(n, d.sps) {
-				d.sps = bytes.Clone(n)
-			}
+			keep(&d.sps, n)
 		case h264.NALUTypePPS:
 			hasPPS = true
-			if !bytes.Equal(n, d.pps) {
-				d.pps = bytes.Clone(n)
-			}
+			keep(&d.pps, n)
 		case h264.NALUTypeIDR:
 			idr = true
 		}
@@ -245,19 +241,13 @@ func (d *h265Depacketizer) decode(pkt *rtp.Packet, pts int64, emit emitFunc) err
 		switch h265.NALUType((n[0] >> 1) & 0x3F) {
 		case h265.NALUType_VPS_NUT:
 			hasVPS = true
-			if !bytes.Equal(n, d.vps) {
-				d.vps = bytes.Clone(n)
-			}
+			keep(&d.vps, n)
 		case h265.NALUType_SPS_NUT:
 			hasSPS = true
-			if !bytes.Equal(n, d.sps) {
-				d.sps = bytes.Clone(n)
-			}
+			keep(&d.sps, n)
 		case h265.NALUType_PPS_NUT:
 			hasPPS = true
-			if !bytes.Equal(n, d.pps) {
-				d.pps = bytes.Clone(n)
-			}
+			keep(&d.pps, n)
 		}
 	}
 	key := h265.IsRandomAccess(au)
@@ -269,6 +259,14 @@ func (d *h265Depacketizer) decode(pkt *rtp.Packet, pts int64, emit emitFunc) err
 		return fmt.Errorf("H.265 DTS: %w", err)
 	}
 	return emit(dts, pts, key, au)
+}
+
+// keep stores parameter set n in *dst, copied, when it changed (the
+// decoder reuses its buffers).
+func keep(dst *[]byte, n []byte) {
+	if !bytes.Equal(n, *dst) {
+		*dst = bytes.Clone(n)
+	}
 }
 
 // dropEmpty removes empty NAL units, which the codec helpers would index
