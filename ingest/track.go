@@ -76,3 +76,17 @@ type Track struct {
 
 // Kind is the media type of the track's codec.
 func (t Track) Kind() Kind { return t.Codec.Kind() }
+
+// AACChannels is the channel count of an MPEG-4 Audio channel
+// configuration (ISO/IEC 14496-3 Table 1.19); 0 when a program config
+// element defines it.
+func AACChannels(config uint8) int {
+	switch {
+	case config >= 1 && config <= 6:
+		return int(config)
+	case config == 7:
+		return 8
+	default:
+		return 0
+	}
+}

@@ -192,19 +192,6 @@ func (c *conn) mapTracks(r *gortmplib.Reader, an *analysis) (*trackSet, error) {
 	return ts, nil
 }
 
-// aacChannels is the channel count of an AAC channel configuration (ISO
-// 14496-3 Table 1.19); 0 when a program config element defines it.
-func aacChannels(config uint8) int {
-	switch {
-	case config >= 1 && config <= 6:
-		return int(config)
-	case config == 7:
-		return 8
-	default:
-		return 0
-	}
-}
-
 // unsupportedCodecError names a codec RTMP carries and the gateway does not
 // package.
 type unsupportedCodecError string
@@ -245,7 +232,7 @@ func (c *conn) ingestTrack(codec codecs.Codec, videoID uint8, idKnown bool, an *
 			return t, fmt.Errorf("AAC AudioSpecificConfig: %w", err)
 		}
 		t.Codec, t.AudioSpecificConfig = ingest.CodecAAC, asc
-		t.SampleRate, t.Channels = cd.Config.SampleRate, aacChannels(cd.Config.ChannelConfig)
+		t.SampleRate, t.Channels = cd.Config.SampleRate, ingest.AACChannels(cd.Config.ChannelConfig)
 	case *codecs.Opus:
 		t.Codec, t.SampleRate, t.Channels = ingest.CodecOpus, opusSampleRate, 2
 		if cd.IDHeader != nil {

@@ -111,7 +111,7 @@ func newTrack(m *description.Media, f format.Format) (*track, error) {
 		}
 		t.info = ingest.Track{
 			Codec: ingest.CodecAAC, Timescale: uint32(f.ClockRate()),
-			AudioSpecificConfig: asc, SampleRate: f.Config.SampleRate, Channels: aacChannels(f.Config.ChannelConfig),
+			AudioSpecificConfig: asc, SampleRate: f.Config.SampleRate, Channels: ingest.AACChannels(f.Config.ChannelConfig),
 		}
 		t.dep = &aacDepacketizer{dec: dec, au: make([][]byte, 1)}
 	case *format.Opus:
@@ -128,19 +128,6 @@ func newTrack(m *description.Media, f format.Format) (*track, error) {
 		return nil, nil
 	}
 	return t, nil
-}
-
-// aacChannels is the channel count of an MPEG-4 channel configuration
-// (ISO/IEC 14496-3 Table 1.19); 0 when a program config element defines it.
-func aacChannels(cfg uint8) int {
-	switch {
-	case cfg >= 1 && cfg <= 6:
-		return int(cfg)
-	case cfg == 7:
-		return 8
-	default:
-		return 0
-	}
 }
 
 // h264Depacketizer rebuilds H.264 access units and derives their DTS, which

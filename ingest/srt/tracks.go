@@ -205,21 +205,8 @@ func aacTrack(cfg mpeg4audio.AudioSpecificConfig) (ingest.Track, error) {
 		Codec: ingest.CodecAAC, Timescale: tsClockRate,
 		AudioSpecificConfig: asc,
 		SampleRate:          cfg.SampleRate,
-		Channels:            aacChannels(cfg.ChannelConfig),
+		Channels:            ingest.AACChannels(cfg.ChannelConfig),
 	}, nil
-}
-
-// aacChannels is the channel count of an MPEG-4 channel configuration
-// (ISO/IEC 14496-3 Table 1.19); 0 when a program config element defines it.
-func aacChannels(cfg uint8) int {
-	switch {
-	case cfg >= 1 && cfg <= 6:
-		return int(cfg)
-	case cfg == 7:
-		return 8
-	default:
-		return 0
-	}
 }
 
 // video emits a video access unit. The container's DTS is kept (not derived
