@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // LogRecord is one captured log line.
@@ -60,13 +63,37 @@ func (h *LogCapture) WithGroup(string) slog.Handler { return h }
 
 // Find returns the records with message msg.
 func (h *LogCapture) Find(msg string) []LogRecord {
+	return h.FindFunc(func(r LogRecord) bool { return r.Msg == msg })
+}
+
+// FindFunc returns the records match accepts, for assertions on attributes
+// as well as the message.
+func (h *LogCapture) FindFunc(match func(LogRecord) bool) []LogRecord {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []LogRecord
 	for _, r := range *h.recs {
-		if r.Msg == msg {
+		if match(r) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// WaitFunc polls until a record that match accepts is logged and returns
+// the first one. Adapters log from their connections' goroutines, after
+// the client saw the outcome, so a test cannot just look once. what names
+// the awaited line in the failure message.
+func (h *LogCapture) WaitFunc(t *testing.T, what string, match func(LogRecord) bool) LogRecord {
+	t.Helper()
+	var rec LogRecord
+	require.Eventually(t, func() bool {
+		recs := h.FindFunc(match)
+		if len(recs) == 0 {
+			return false
+		}
+		rec = recs[0]
+		return true
+	}, waitTime, 10*time.Millisecond, "waiting for log line: %s", what)
+	return rec
 }

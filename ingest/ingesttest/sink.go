@@ -14,12 +14,22 @@ import (
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
+// waitTime bounds the waits of the helpers; the machine running the tests
+// may be shared and slow.
+const waitTime = 30 * time.Second
+
 // Sink records publications and their frames.
 type Sink struct {
 	mu   sync.Mutex
 	pubs []*Publication
 	// Err, when set, is what Publish returns.
 	Err error
+	// Decide, when set, is called by Publish with each request and the
+	// publications so far, under the sink's lock; a non-nil result is what
+	// Publish returns. It lets a test play the registry's part on a busy
+	// path: end or fail the earlier publication (End, FailWrites), or
+	// refuse the newcomer.
+	Decide func(req ingest.PublishRequest, earlier []*Publication) error
 }
 
 var _ ingest.Sink = (*Sink)(nil)
@@ -31,7 +41,12 @@ func (s *Sink) Publish(_ context.Context, req ingest.PublishRequest) (ingest.Pub
 	if s.Err != nil {
 		return nil, s.Err
 	}
-	p := &Publication{Req: req, done: make(chan struct{})}
+	if s.Decide != nil {
+		if err := s.Decide(req, slices.Clone(s.pubs)); err != nil {
+			return nil, err
+		}
+	}
+	p := NewPublication(req)
 	s.pubs = append(s.pubs, p)
 	return p, nil
 }
@@ -47,7 +62,7 @@ func (s *Sink) Publications() []*Publication {
 // returns the n-th.
 func (s *Sink) WaitPublication(t *testing.T, n int) *Publication {
 	t.Helper()
-	require.Eventually(t, func() bool { return len(s.Publications()) >= n }, 20*time.Second, 10*time.Millisecond,
+	require.Eventually(t, func() bool { return len(s.Publications()) >= n }, waitTime, 10*time.Millisecond,
 		"waiting for publication %d", n)
 	return s.Publications()[n-1]
 }
@@ -60,7 +75,14 @@ type Publication struct {
 	mu       sync.Mutex
 	frames   []ingest.Frame
 	closed   bool
-	replaced bool
+	ended    bool  // done is closed
+	writeErr error // what WriteFrame returns instead of recording
+}
+
+// NewPublication returns a publication that belongs to no sink, for tests
+// that feed an adapter's frame path directly, without a connection.
+func NewPublication(req ingest.PublishRequest) *Publication {
+	return &Publication{Req: req, done: make(chan struct{})}
 }
 
 // WriteFrame records a copy of f (the adapter may reuse its slices).
@@ -70,8 +92,8 @@ func (p *Publication) WriteFrame(f ingest.Frame) error {
 	if p.closed {
 		panic("WriteFrame after Close")
 	}
-	if p.replaced {
-		return ingest.ErrReplaced
+	if p.writeErr != nil {
+		return p.writeErr
 	}
 	au := make([][]byte, len(f.AU))
 	for i, n := range f.AU {
@@ -82,7 +104,7 @@ func (p *Publication) WriteFrame(f ingest.Frame) error {
 	return nil
 }
 
-// Done is closed by Replace.
+// Done is closed by Replace and End.
 func (p *Publication) Done() <-chan struct{} { return p.done }
 
 // Close marks the publication closed.
@@ -93,14 +115,38 @@ func (p *Publication) Close() error {
 	return nil
 }
 
-// Replace ends the publication the way a newer publisher would.
+// Replace ends the publication the way a newer publisher would: Done
+// closes and writes fail with ingest.ErrReplaced.
 func (p *Publication) Replace() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.replaced {
-		p.replaced = true
+	p.writeErr = ingest.ErrReplaced
+	p.endLocked()
+}
+
+// End closes Done but lets writes go on succeeding, so a test can check
+// that the adapter reacts to Done alone (an idle publisher is never told
+// through WriteFrame).
+func (p *Publication) End() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.endLocked()
+}
+
+func (p *Publication) endLocked() {
+	if !p.ended {
+		p.ended = true
 		close(p.done)
 	}
+}
+
+// FailWrites makes WriteFrame return err from now on (nil: record again),
+// without closing Done: the sink's other way of telling a streaming
+// publisher it is finished, which the adapter must notice on its own.
+func (p *Publication) FailWrites(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.writeErr = err
 }
 
 // IsClosed reports whether the adapter closed the publication.
@@ -108,6 +154,12 @@ func (p *Publication) IsClosed() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.closed
+}
+
+// WaitClosed polls until the adapter closed the publication.
+func (p *Publication) WaitClosed(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, p.IsClosed, waitTime, 10*time.Millisecond, "waiting for the publication to close")
 }
 
 // TrackFrames returns the frames of one track.

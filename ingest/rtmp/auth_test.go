@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 var authRules = []ingest.PathRule{
@@ -48,8 +49,8 @@ func TestAuth(t *testing.T) {
 		{"adobe without credentials", "studio#cam1", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &fakeSink{}
-			logs := &logStore{}
+			sink := &ingesttest.Sink{}
+			logs := ingesttest.NewLogCapture(t)
 			s := &Server{Sink: sink, Auth: ingest.NewAuth(authRules)}
 			addr := startServer(t, s, logs)
 
@@ -60,9 +61,9 @@ func TestAuth(t *testing.T) {
 			c, err := dial(t, u, nil)
 			if tc.path == "" {
 				require.Error(t, err)
-				require.Empty(t, sink.publications(), "a refused publisher must not reach the sink")
+				require.Empty(t, sink.Publications(), "a refused publisher must not reach the sink")
 				if tc.challenged {
-					logs.wait(t, "challenge", isLine("adobe authentication challenge sent"))
+					logs.WaitFunc(t, "challenge", isLine("adobe authentication challenge sent"))
 				} else {
 					require.Positive(t, s.Stats().Rejected)
 				}
@@ -71,8 +72,8 @@ func TestAuth(t *testing.T) {
 			require.NoError(t, err)
 			p := newH264Pusher(t, c)
 			require.NoError(t, p.push(probeFrames))
-			pub := sink.waitPublications(t, 1)[0]
-			require.Equal(t, tc.path, pub.req.Path)
+			pub := sink.WaitPublication(t, 1)
+			require.Equal(t, tc.path, pub.Req.Path)
 			require.Zero(t, s.Stats().AuthFailures)
 		})
 	}
@@ -89,16 +90,16 @@ func indexHost(u string) int {
 
 // TestAuthFailureLog checks the line fail2ban matches.
 func TestAuthFailureLog(t *testing.T) {
-	sink := &fakeSink{}
-	logs := &logStore{}
+	sink := &ingesttest.Sink{}
+	logs := ingesttest.NewLogCapture(t)
 	s := &Server{Sink: sink, Auth: ingest.NewAuth(authRules)}
 	addr := startServer(t, s, logs)
 
 	_, err := dial(t, "rtmp://"+addr+"/live/cam1?key=wrong", nil)
 	require.Error(t, err)
-	rec := logs.wait(t, "auth failure", isLine("authentication failed", "proto", "rtmp", "path", "live/cam1"))
-	require.Equal(t, "WARN", rec.level.String())
-	require.Contains(t, rec.attrs["remote"], "127.0.0.1:")
+	rec := logs.WaitFunc(t, "auth failure", isLine("authentication failed", "proto", "rtmp", "path", "live/cam1"))
+	require.Equal(t, "WARN", rec.Level.String())
+	require.Contains(t, rec.Attrs["remote"], "127.0.0.1:")
 	require.Equal(t, uint64(1), s.Stats().AuthFailures)
 }
 
@@ -113,21 +114,21 @@ func TestFFmpegAuth(t *testing.T) {
 		{"wrong key", "live/cam1?key=nope", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &fakeSink{}
-			logs := &logStore{}
+			sink := &ingesttest.Sink{}
+			logs := ingesttest.NewLogCapture(t)
 			addr := startServer(t, &Server{Sink: sink, Auth: ingest.NewAuth(authRules)}, logs)
-			out, err := ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25", "-t", "2.5",
+			out, err := ingesttest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25", "-t", "2.5",
 				"-c:v", "libx264", "-preset", "ultrafast", "-f", "flv", "rtmp://"+addr+"/"+tc.url)
 			if !tc.ok {
 				require.Error(t, err)
-				require.Contains(t, string(out), "authentication failed", "ffmpeg shows the server's reason")
-				require.Empty(t, sink.publications())
+				require.Contains(t, out, "authentication failed", "ffmpeg shows the server's reason")
+				require.Empty(t, sink.Publications())
 				return
 			}
 			require.NoError(t, err, "ffmpeg: %s", out)
-			pub := sink.waitPublications(t, 1)[0]
-			require.Equal(t, "studio/cam1", pub.req.Path)
-			pub.waitClosed(t)
+			pub := sink.WaitPublication(t, 1)
+			require.Equal(t, "studio/cam1", pub.Req.Path)
+			pub.WaitClosed(t)
 		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // TestBadInput sends what a broken or hostile client sends, one connection
@@ -24,13 +25,13 @@ import (
 // bad connection is closed with a log line naming the error, and the healthy
 // publisher loses no frame.
 func TestBadInput(t *testing.T) {
-	sink := &fakeSink{}
-	logs := &logStore{}
+	sink := &ingesttest.Sink{}
+	logs := ingesttest.NewLogCapture(t)
 	s := &Server{Sink: sink, HandshakeTimeout: time.Second}
 	addr := startServer(t, s, logs)
 
 	healthy, pusher := publishH264(t, "rtmp://"+addr+"/live/healthy", nil)
-	pub := sink.waitPublications(t, 1)[0]
+	pub := sink.WaitPublication(t, 1)
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	garbage := make([]byte, 8192)
@@ -88,7 +89,7 @@ func TestBadInput(t *testing.T) {
 			}
 			tc.send(t, nc)
 			waitClosedByServer(t, nc)
-			logs.wait(t, "connection failed", errContains("connection failed", nc.LocalAddr().String(), tc.err))
+			logs.WaitFunc(t, "connection failed", errContains("connection failed", nc.LocalAddr().String(), tc.err))
 
 			require.NoError(t, pusher.push(10), "the healthy publisher streams on")
 		})
@@ -98,15 +99,15 @@ func TestBadInput(t *testing.T) {
 	// publication.
 	t.Run("bad AVCC after publish", func(t *testing.T) {
 		c, _ := publishH264(t, "rtmp://"+addr+"/live/broken", nil)
-		bad := sink.waitPublications(t, 2)[1]
+		bad := sink.WaitPublication(t, 2)
 		body := []byte{0x27, 1, 0, 0, 0, 0, 0, 1, 0, 0x41} // NALU length 256, 1 byte follows
 		_, err := c.NetConn().Write(appendMessage(nil, rawMessage{csid: 6, typ: msgVideo, body: body, ts: 5000}, 65536))
 		require.NoError(t, err)
 		waitClosedByServer(t, c.NetConn())
-		bad.waitClosed(t)
-		logs.wait(t, "publish ended", func(r logRecord) bool {
-			return r.msg == "publish ended" && r.attrs["path"] == "live/broken" &&
-				strings.Contains(r.attrs["err"].(error).Error(), "unable to decode AVCC")
+		bad.WaitClosed(t)
+		logs.WaitFunc(t, "publish ended", func(r ingesttest.LogRecord) bool {
+			return r.Msg == "publish ended" && r.Attrs["path"] == "live/broken" &&
+				strings.Contains(r.Attrs["err"], "unable to decode AVCC")
 		})
 		require.NoError(t, pusher.push(10))
 	})
@@ -123,24 +124,23 @@ func TestBadInput(t *testing.T) {
 		_, err = c.NetConn().Write(b)
 		require.NoError(t, err)
 		waitClosedByServer(t, c.NetConn())
-		logs.wait(t, "refused", func(r logRecord) bool {
-			return r.msg == "publish refused" && r.attrs["path"] == "live/nosps" &&
-				strings.Contains(r.attrs["err"].(error).Error(), "without SPS")
+		logs.WaitFunc(t, "refused", func(r ingesttest.LogRecord) bool {
+			return r.Msg == "publish refused" && r.Attrs["path"] == "live/nosps" &&
+				strings.Contains(r.Attrs["err"], "without SPS")
 		})
 		require.NoError(t, pusher.push(10))
 	})
 
 	healthy.Close()
-	pub.waitClosed(t)
-	frames := pub.trackFrames(0)
+	pub.WaitClosed(t)
+	frames := pub.TrackFrames(0)
 	require.Len(t, frames, pusher.n, "the healthy publisher lost frames")
 	for i, f := range frames {
 		require.Equal(t, int64(i)*pushFrameDur.Milliseconds(), f.DTS)
 	}
-	require.False(t, pub.req.Tracks[0].Kind() != ingest.KindVideo)
+	require.False(t, pub.Req.Tracks[0].Kind() != ingest.KindVideo)
 	require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, waitTime, pollEvery)
-	_, panicked := logs.find(isLine("panic in connection"))
-	require.False(t, panicked)
+	require.Empty(t, logs.FindFunc(isLine("panic in connection")))
 }
 
 func write(b []byte) func(*testing.T, net.Conn) {
@@ -167,21 +167,21 @@ func writeCommand(cmd *message.CommandAMF0) func(*testing.T, net.Conn) {
 
 // TestPlayRefused: the gateway only ingests over RTMP.
 func TestPlayRefused(t *testing.T) {
-	logs := &logStore{}
-	s := &Server{Sink: &fakeSink{}}
+	logs := ingesttest.NewLogCapture(t)
+	s := &Server{Sink: &ingesttest.Sink{}}
 	addr := startServer(t, s, logs)
 	u, err := url.Parse("rtmp://" + addr + "/live/cam1")
 	require.NoError(t, err)
 	c := &gortmplib.Client{URL: u, Publish: false}
 	require.Error(t, c.Initialize(t.Context()))
-	logs.wait(t, "play refused", isLine("play refused: this gateway only ingests over RTMP", "stream", ""))
+	logs.WaitFunc(t, "play refused", isLine("play refused: this gateway only ingests over RTMP", "stream", ""))
 	require.Equal(t, uint64(1), s.Stats().Rejected)
 }
 
 // TestMaxConns refuses connections over the limit and admits again below it.
 func TestMaxConns(t *testing.T) {
-	logs := &logStore{}
-	s := &Server{Sink: &fakeSink{}, MaxConns: 2}
+	logs := ingesttest.NewLogCapture(t)
+	s := &Server{Sink: &ingesttest.Sink{}, MaxConns: 2}
 	addr := startServer(t, s, logs)
 
 	var conns []net.Conn
@@ -197,7 +197,7 @@ func TestMaxConns(t *testing.T) {
 	require.NoError(t, err)
 	defer over.Close()
 	waitClosedByServer(t, over)
-	logs.wait(t, "limit", isLine("too many connections, refusing", "max_conns", 2))
+	logs.WaitFunc(t, "limit", isLine("too many connections, refusing", "max_conns", 2))
 	require.Equal(t, uint64(1), s.Stats().Rejected)
 
 	conns[0].Close()
@@ -207,7 +207,7 @@ func TestMaxConns(t *testing.T) {
 
 // panicSink panics where a buggy sink would.
 type panicSink struct {
-	fakeSink
+	ingesttest.Sink
 	inPublish bool
 }
 
@@ -215,7 +215,7 @@ func (s *panicSink) Publish(ctx context.Context, req ingest.PublishRequest) (ing
 	if s.inPublish && req.Path == "live/boom" {
 		panic("sink bug in Publish")
 	}
-	p, err := s.fakeSink.Publish(ctx, req)
+	p, err := s.Sink.Publish(ctx, req)
 	if err != nil || req.Path != "live/boom" {
 		return p, err
 	}
@@ -232,17 +232,17 @@ func TestPanicRecovery(t *testing.T) {
 		name := map[bool]string{true: "in Publish", false: "in WriteFrame"}[inPublish]
 		t.Run(name, func(t *testing.T) {
 			sink := &panicSink{inPublish: inPublish}
-			logs := &logStore{}
+			logs := ingesttest.NewLogCapture(t)
 			s := &Server{Sink: sink}
 			addr := startServer(t, s, logs)
 
 			_, ok := publishH264(t, "rtmp://"+addr+"/live/ok", nil)
-			sink.waitPublications(t, 1)
+			sink.WaitPublication(t, 1)
 			boom, p := publishRefused(t, "rtmp://"+addr+"/live/boom")
 			waitClosedByServer(t, boom.NetConn())
-			rec := logs.wait(t, "panic", isLine("panic in connection", "path", "live/boom"))
-			require.Contains(t, rec.attrs["panic"], "sink bug")
-			require.Contains(t, rec.attrs["stack"], "ingest/rtmp")
+			rec := logs.WaitFunc(t, "panic", isLine("panic in connection", "path", "live/boom"))
+			require.Contains(t, rec.Attrs["panic"], "sink bug")
+			require.Contains(t, rec.Attrs["stack"], "ingest/rtmp")
 			require.Error(t, p.push(probeFrames), "the panicking connection is closed")
 			require.NoError(t, ok.push(10), "the other publisher streams on")
 			require.Equal(t, uint64(1), s.Stats().Errors)

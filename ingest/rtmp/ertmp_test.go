@@ -2,8 +2,8 @@ package rtmp
 
 import (
 	"cmp"
-	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // TestEnhancedRTMP publishes Enhanced RTMP (H.265, AV1, Opus, multitrack)
@@ -91,8 +92,8 @@ func TestEnhancedRTMP(t *testing.T) {
 		{"multitrack", []ingest.Codec{ingest.CodecH265, ingest.CodecAV1, ingest.CodecOpus, ingest.CodecAAC}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &fakeSink{}
-			logs := &logStore{}
+			sink := &ingesttest.Sink{}
+			logs := ingesttest.NewLogCapture(t)
 			addr := startServer(t, &Server{Sink: sink}, logs)
 
 			srcs := make([]source, len(tc.codecs))
@@ -123,12 +124,12 @@ func TestEnhancedRTMP(t *testing.T) {
 			}
 			c.Close()
 
-			p := sink.waitPublications(t, 1)[0]
-			p.waitClosed(t)
-			require.Equal(t, "live/"+tc.name, p.req.Path)
-			require.Len(t, p.req.Tracks, len(tc.codecs))
+			p := sink.WaitPublication(t, 1)
+			p.WaitClosed(t)
+			require.Equal(t, "live/"+tc.name, p.Req.Path)
+			require.Len(t, p.Req.Tracks, len(tc.codecs))
 			for i, s := range srcs {
-				tr := p.req.Tracks[i]
+				tr := p.Req.Tracks[i]
 				require.Equal(t, s.codec, tr.Codec, "track %d", i)
 				require.Equal(t, uint32(1000), tr.Timescale)
 				switch s.codec {
@@ -149,7 +150,7 @@ func TestEnhancedRTMP(t *testing.T) {
 					require.Equal(t, 2, tr.Channels)
 				}
 
-				got := p.trackFrames(i)
+				got := p.TrackFrames(i)
 				require.Len(t, got, len(s.frames), "track %d (%s)", i, s.codec)
 				for j, f := range got {
 					want := s.frames[j]
@@ -160,7 +161,7 @@ func TestEnhancedRTMP(t *testing.T) {
 				}
 				require.True(t, got[0].Keyframe)
 			}
-			logs.wait(t, "publish end", isLine("publish ended", "path", "live/"+tc.name))
+			logs.WaitFunc(t, "publish end", isLine("publish ended", "path", "live/"+tc.name))
 		})
 	}
 }
@@ -178,8 +179,8 @@ func TestUnsupportedCodecs(t *testing.T) {
 		{"VP9 alone", false, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &fakeSink{}
-			logs := &logStore{}
+			sink := &ingesttest.Sink{}
+			logs := ingesttest.NewLogCapture(t)
 			s := &Server{Sink: sink}
 			addr := startServer(t, s, logs)
 			c, err := dial(t, "rtmp://"+addr+"/live/vp9", nil)
@@ -208,20 +209,20 @@ func TestUnsupportedCodecs(t *testing.T) {
 
 			c.Close()
 
-			logs.wait(t, "dropped", isLine("tracks dropped: codec not supported", "codecs", "VP9"))
+			logs.WaitFunc(t, "dropped", isLine("tracks dropped: codec not supported", "codecs", "VP9"))
 			if tc.tracks == 0 {
-				logs.wait(t, "refused", func(r logRecord) bool {
-					return r.msg == "publish refused" && errors.Is(r.attrs["err"].(error), errNoTracks)
+				logs.WaitFunc(t, "refused", func(r ingesttest.LogRecord) bool {
+					return r.Msg == "publish refused" && strings.Contains(r.Attrs["err"], errNoTracks.Error())
 				})
-				require.Empty(t, sink.publications())
+				require.Empty(t, sink.Publications())
 				require.Equal(t, uint64(1), s.Stats().Rejected)
 				return
 			}
-			p := sink.waitPublications(t, 1)[0]
-			p.waitClosed(t)
-			require.Len(t, p.req.Tracks, 1)
-			require.Equal(t, ingest.CodecOpus, p.req.Tracks[0].Codec)
-			require.Len(t, p.trackFrames(0), 150)
+			p := sink.WaitPublication(t, 1)
+			p.WaitClosed(t)
+			require.Len(t, p.Req.Tracks, 1)
+			require.Equal(t, ingest.CodecOpus, p.Req.Tracks[0].Codec)
+			require.Len(t, p.TrackFrames(0), 150)
 		})
 	}
 }

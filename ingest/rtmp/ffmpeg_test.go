@@ -1,6 +1,7 @@
 package rtmp
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -8,13 +9,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // TestFFmpegH264AAC publishes what ffmpeg users publish: H.264 with
 // B-frames and AAC in FLV, with a stream key in the URL.
 func TestFFmpegH264AAC(t *testing.T) {
-	sink := &fakeSink{}
-	logs := &logStore{}
+	sink := &ingesttest.Sink{}
+	logs := ingesttest.NewLogCapture(t)
 	s := &Server{Sink: sink, Auth: ingest.NewAuth([]ingest.PathRule{{Path: "live/*", Pass: "abc"}})}
 	addr := startServer(t, s, logs)
 
@@ -25,7 +27,7 @@ func TestFFmpegH264AAC(t *testing.T) {
 		rate     = 44100
 		aacFrame = 1024
 	)
-	out, err := ffmpeg(t,
+	out, err := ingesttest.FFmpeg(t,
 		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
 		"-t", "3",
@@ -34,17 +36,16 @@ func TestFFmpegH264AAC(t *testing.T) {
 		"-f", "flv", "rtmp://"+addr+"/live/cam1?key=abc")
 	require.NoError(t, err, "ffmpeg: %s", out)
 
-	pubs := sink.waitPublications(t, 1)
-	require.Len(t, pubs, 1)
-	p := pubs[0]
-	p.waitClosed(t)
+	p := sink.WaitPublication(t, 1)
+	require.Len(t, sink.Publications(), 1)
+	p.WaitClosed(t)
 
-	require.Equal(t, "live/cam1", p.req.Path)
-	require.Equal(t, "rtmp", p.req.Proto)
-	require.NotEmpty(t, p.req.Remote)
-	require.Len(t, p.req.Tracks, 2)
+	require.Equal(t, "live/cam1", p.Req.Path)
+	require.Equal(t, "rtmp", p.Req.Proto)
+	require.NotEmpty(t, p.Req.Remote)
+	require.Len(t, p.Req.Tracks, 2)
 
-	video := p.req.Tracks[0]
+	video := p.Req.Tracks[0]
 	require.Equal(t, ingest.CodecH264, video.Codec)
 	require.Equal(t, uint32(1000), video.Timescale)
 	var sps h264.SPS
@@ -53,7 +54,7 @@ func TestFFmpegH264AAC(t *testing.T) {
 	require.Equal(t, 360, sps.Height())
 	require.NotEmpty(t, video.PPS)
 
-	audio := p.req.Tracks[1]
+	audio := p.Req.Tracks[1]
 	require.Equal(t, ingest.CodecAAC, audio.Codec)
 	require.Equal(t, uint32(1000), audio.Timescale)
 	var asc mpeg4audio.AudioSpecificConfig
@@ -64,7 +65,7 @@ func TestFFmpegH264AAC(t *testing.T) {
 	require.Equal(t, 1, audio.Channels)
 	require.Positive(t, audio.Bitrate, "from onMetaData")
 
-	vf := p.trackFrames(0)
+	vf := p.TrackFrames(0)
 	require.InDelta(t, fps*seconds, len(vf), 3)
 	for i, f := range vf {
 		require.Equal(t, i%gop == 0, f.Keyframe, "video frame %d", i)
@@ -87,7 +88,7 @@ func TestFFmpegH264AAC(t *testing.T) {
 	}
 	require.Positive(t, reordered, "B-frames give composition offsets")
 
-	af := p.trackFrames(1)
+	af := p.TrackFrames(1)
 	require.InDelta(t, seconds*rate/aacFrame, len(af), 4)
 	for i, f := range af {
 		require.True(t, f.Keyframe)
@@ -98,11 +99,13 @@ func TestFFmpegH264AAC(t *testing.T) {
 		}
 	}
 
-	logs.wait(t, "publish start", isLine("publishing", "proto", "rtmp", "path", "live/cam1",
+	logs.WaitFunc(t, "publish start", isLine("publishing", "proto", "rtmp", "path", "live/cam1",
 		"codecs", "H264 640x360, AAC 44100Hz 1ch"))
-	end := logs.wait(t, "publish end", isLine("publish ended", "proto", "rtmp", "path", "live/cam1"))
-	require.EqualValues(t, len(vf)+len(af), end.attrs["frames"])
-	require.Positive(t, end.attrs["bytes"])
+	end := logs.WaitFunc(t, "publish end", isLine("publish ended", "proto", "rtmp", "path", "live/cam1"))
+	require.Equal(t, strconv.Itoa(len(vf)+len(af)), end.Attrs["frames"])
+	nbytes, err := strconv.ParseInt(end.Attrs["bytes"], 10, 64)
+	require.NoError(t, err)
+	require.Positive(t, nbytes)
 
 	st := s.Stats()
 	require.Equal(t, uint64(len(vf)+len(af)), st.Frames)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 func TestAV1KeyFrame(t *testing.T) {
@@ -51,9 +52,9 @@ func TestOnlyParams(t *testing.T) {
 	require.False(t, onlyParams(ingest.CodecH265, [][]byte{vps5, idr5}))
 }
 
-// paramConn is a conn with one track whose frames go to a fakePub.
-func paramConn(t ingest.Track) (*conn, *trackState, *fakePub) {
-	pub := &fakePub{done: make(chan struct{})}
+// paramConn is a conn with one track whose frames go to a Publication.
+func paramConn(t ingest.Track) (*conn, *trackState, *ingesttest.Publication) {
+	pub := ingesttest.NewPublication(ingest.PublishRequest{})
 	c := &conn{s: &Server{}, pub: pub, clock: ingest.Unwrapper{Bits: ingest.RTMPTimestampBits}}
 	st := newTrackState(0, t)
 	c.tracks = &trackSet{states: []*trackState{st}, byVideoID: map[uint8]*trackState{0: st}}
@@ -73,7 +74,7 @@ func TestParameterSetChanges(t *testing.T) {
 		c.videoFrame(st, 40*time.Millisecond, 40*time.Millisecond, [][]byte{sps2, pps}) // encoder restart
 		c.videoFrame(st, 40*time.Millisecond, 40*time.Millisecond, [][]byte{{}, idr})
 		c.videoFrame(st, 80*time.Millisecond, 80*time.Millisecond, [][]byte{p})
-		f := pub.trackFrames(0)
+		f := pub.TrackFrames(0)
 		require.Len(t, f, 3)
 		require.Equal(t, [][]byte{idr}, f[0].AU)
 		require.True(t, f[0].Keyframe)
@@ -103,7 +104,7 @@ func TestParameterSetChanges(t *testing.T) {
 		require.NoError(t, c.observe(&message.VideoExMultitrack{TrackID: 0, Wrapped: start(sps5b)}))
 		c.videoFrame(st, 0, 0, [][]byte{idr5})
 		c.tracks.sequenceStart(7, start(sps5)) // unknown track
-		f := pub.trackFrames(0)
+		f := pub.TrackFrames(0)
 		require.Len(t, f, 2)
 		require.Equal(t, [][]byte{idr5}, f[0].AU)
 		require.Equal(t, [][]byte{vps, sps5b, pps5, idr5}, f[1].AU)
@@ -115,7 +116,7 @@ func TestParameterSetChanges(t *testing.T) {
 		c, st, pub := paramConn(ingest.Track{Codec: ingest.CodecAV1, AV1SequenceHeader: seq})
 		c.av1Frame(st, 0, [][]byte{{0x12, 0x00}, seq2, key}) // temporal delimiter dropped
 		c.av1Frame(st, 0, [][]byte{{0x12, 0x00}})
-		f := pub.trackFrames(0)
+		f := pub.TrackFrames(0)
 		require.Len(t, f, 1)
 		require.Equal(t, [][]byte{seq2, key}, f[0].AU, "no second copy of the new sequence header")
 		require.True(t, f[0].Keyframe)
@@ -127,12 +128,12 @@ func TestParameterSetChanges(t *testing.T) {
 func TestWriteError(t *testing.T) {
 	c, st, pub := paramConn(ingest.Track{Codec: ingest.CodecOpus})
 	c.audioFrame(st, 0, []byte{1})
-	pub.failWrites(ingest.ErrReplaced)
+	pub.FailWrites(ingest.ErrReplaced)
 	c.audioFrame(st, 20*time.Millisecond, []byte{2})
-	pub.failWrites(nil)
+	pub.FailWrites(nil)
 	c.audioFrame(st, 40*time.Millisecond, []byte{3})
 	c.audioFrame(st, 60*time.Millisecond, nil)
 	require.ErrorIs(t, c.writeErr, ingest.ErrReplaced)
-	require.Len(t, pub.trackFrames(0), 1)
+	require.Len(t, pub.TrackFrames(0), 1)
 	require.Equal(t, uint64(1), st.frames)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 func FuzzParseTarget(f *testing.F) {
@@ -92,8 +94,8 @@ func FuzzConn(f *testing.F) {
 	f.Add(append([]byte{6}, make([]byte, 1536)...))
 	f.Add(append(make([]byte, 3073), appendMessage(nil, setChunkSize(1), 128)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		logs := &logStore{}
-		s := &Server{Sink: &fakeSink{}, Logger: logs.logger()}
+		logs := ingesttest.NewLogCapture(t)
+		s := &Server{Sink: &ingesttest.Sink{}, Logger: slog.New(logs)}
 		client, server := net.Pipe()
 		var wg sync.WaitGroup
 		wg.Go(func() { s.serveConn(context.Background(), server) })
@@ -101,8 +103,8 @@ func FuzzConn(f *testing.F) {
 		_, _ = client.Write(data)
 		client.Close()
 		wg.Wait()
-		if r, ok := logs.find(isLine("panic in connection")); ok {
-			t.Fatalf("panic: %v\n%v", r.attrs["panic"], r.attrs["stack"])
+		if recs := logs.FindFunc(isLine("panic in connection")); len(recs) > 0 {
+			t.Fatalf("panic: %v\n%v", recs[0].Attrs["panic"], recs[0].Attrs["stack"])
 		}
 	})
 }
@@ -112,7 +114,7 @@ func FuzzConn(f *testing.F) {
 func recordSession(tb testing.TB) []byte {
 	client, server := net.Pipe()
 	rec := &recordingConn{Conn: server}
-	sink := &fakeSink{}
+	sink := &ingesttest.Sink{}
 	s := &Server{Sink: sink}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.serveConn(context.Background(), rec) })
@@ -130,7 +132,7 @@ func recordSession(tb testing.TB) []byte {
 	require.NoError(tb, p.push(probeFrames))
 	c.Close()
 	wg.Wait()
-	require.Len(tb, sink.publications(), 1)
+	require.Len(tb, sink.Publications(), 1)
 	return rec.bytes()
 }
 

@@ -1,7 +1,6 @@
 package rtmp
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -9,10 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"os/exec"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 func TestMain(m *testing.M) {
@@ -34,196 +30,19 @@ const (
 	pollEvery = 5 * time.Millisecond
 )
 
-// fakeSink records publications.
-type fakeSink struct {
-	mu   sync.Mutex
-	pubs []*fakePub
-	// publish, when set, decides on each request before it is recorded.
-	publish func(req ingest.PublishRequest, earlier []*fakePub) error
-}
-
-func (s *fakeSink) Publish(_ context.Context, req ingest.PublishRequest) (ingest.Publication, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.publish != nil {
-		if err := s.publish(req, s.pubs); err != nil {
-			return nil, err
-		}
-	}
-	p := &fakePub{req: req, done: make(chan struct{})}
-	s.pubs = append(s.pubs, p)
-	return p, nil
-}
-
-func (s *fakeSink) publications() []*fakePub {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.pubs)
-}
-
-// waitPublications waits for n publications.
-func (s *fakeSink) waitPublications(t *testing.T, n int) []*fakePub {
-	t.Helper()
-	require.Eventually(t, func() bool { return len(s.publications()) >= n }, waitTime, pollEvery,
-		"waiting for %d publications", n)
-	return s.publications()
-}
-
-// fakePub records frames, with copies of their bytes.
-type fakePub struct {
-	req ingest.PublishRequest
-
-	mu       sync.Mutex
-	frames   []ingest.Frame
-	closed   bool
-	writeErr error
-	done     chan struct{}
-	doneOnce sync.Once
-}
-
-func (p *fakePub) WriteFrame(f ingest.Frame) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.writeErr != nil {
-		return p.writeErr
-	}
-	au := make([][]byte, len(f.AU))
-	for i, b := range f.AU {
-		au[i] = bytes.Clone(b)
-	}
-	f.AU = au
-	p.frames = append(p.frames, f)
-	return nil
-}
-
-func (p *fakePub) Done() <-chan struct{} { return p.done }
-
-func (p *fakePub) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.closed = true
-	return nil
-}
-
-// end ends the publication from the sink's side.
-func (p *fakePub) end() { p.doneOnce.Do(func() { close(p.done) }) }
-
-func (p *fakePub) failWrites(err error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.writeErr = err
-}
-
-func (p *fakePub) isClosed() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.closed
-}
-
-func (p *fakePub) waitClosed(t *testing.T) {
-	t.Helper()
-	require.Eventually(t, p.isClosed, waitTime, pollEvery, "waiting for the publication to close")
-}
-
-// trackFrames returns the frames of one track.
-func (p *fakePub) trackFrames(track int) []ingest.Frame {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []ingest.Frame
-	for _, f := range p.frames {
-		if f.Track == track {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// logRecord is one captured log line with its attributes flattened.
-type logRecord struct {
-	level slog.Level
-	msg   string
-	attrs map[string]any
-}
-
-// logStore captures log lines; tests assert on them.
-type logStore struct {
-	mu   sync.Mutex
-	recs []logRecord
-}
-
-func (s *logStore) logger() *slog.Logger { return slog.New(&logHandler{store: s}) }
-
-func (s *logStore) find(match func(logRecord) bool) (logRecord, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range s.recs {
-		if match(r) {
-			return r, true
-		}
-	}
-	return logRecord{}, false
-}
-
-func (s *logStore) wait(t *testing.T, what string, match func(logRecord) bool) logRecord {
-	t.Helper()
-	var rec logRecord
-	require.Eventually(t, func() bool {
-		var ok bool
-		rec, ok = s.find(match)
-		return ok
-	}, waitTime, pollEvery, "waiting for log line: %s", what)
-	return rec
-}
-
-func (s *logStore) dump(t *testing.T) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range s.recs {
-		t.Logf("%s %s %v", r.level, r.msg, r.attrs)
-	}
-}
-
-type logHandler struct {
-	store *logStore
-	attrs []slog.Attr
-}
-
-func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
-
-func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
-	rec := logRecord{level: r.Level, msg: r.Message, attrs: make(map[string]any)}
-	for _, a := range h.attrs {
-		rec.attrs[a.Key] = a.Value.Any()
-	}
-	r.Attrs(func(a slog.Attr) bool {
-		rec.attrs[a.Key] = a.Value.Any()
-		return true
-	})
-	h.store.mu.Lock()
-	h.store.recs = append(h.store.recs, rec)
-	h.store.mu.Unlock()
-	return nil
-}
-
-func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logHandler{store: h.store, attrs: append(slices.Clip(h.attrs), as...)}
-}
-
-func (h *logHandler) WithGroup(string) slog.Handler { return h }
-
 // startServer serves s on a loopback port until the test ends, and checks
 // that Serve returns cleanly then.
-func startServer(t *testing.T, s *Server, logs *logStore) string {
+func startServer(t *testing.T, s *Server, logs *ingesttest.LogCapture) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	return serveOn(t, s, logs, ln, nil)
 }
 
-func serveOn(t *testing.T, s *Server, logs *logStore, ln net.Listener, cfg *tls.Config) string {
+func serveOn(t *testing.T, s *Server, logs *ingesttest.LogCapture, ln net.Listener, cfg *tls.Config) string {
 	t.Helper()
 	if logs != nil {
-		s.Logger = logs.logger()
+		s.Logger = slog.New(logs)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
@@ -237,28 +56,8 @@ func serveOn(t *testing.T, s *Server, logs *logStore, ln net.Listener, cfg *tls.
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-errc)
-		if t.Failed() && logs != nil {
-			logs.dump(t)
-		}
 	})
 	return ln.Addr().String()
-}
-
-func requireFFmpeg(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Fatal("install ffmpeg: apt-get install -y ffmpeg")
-	}
-}
-
-// ffmpeg runs ffmpeg with args and returns its error and output.
-func ffmpeg(t *testing.T, args ...string) ([]byte, error) {
-	t.Helper()
-	requireFFmpeg(t)
-	ctx, cancel := context.WithTimeout(t.Context(), waitTime)
-	defer cancel()
-	args = append([]string{"-hide_banner", "-nostdin", "-loglevel", "error"}, args...)
-	return exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput()
 }
 
 // dial connects a gortmplib publisher. The URL's fragment is the stream
@@ -341,14 +140,15 @@ func waitClosedByServer(t *testing.T, nc net.Conn) {
 	}
 }
 
-// isLine matches a log line by message and attributes.
-func isLine(msg string, attrs ...any) func(logRecord) bool {
-	return func(r logRecord) bool {
-		if r.msg != msg {
+// isLine matches a log line by message and attributes, each present and
+// equal to the value's fmt.Sprint (the capture keeps values as strings).
+func isLine(msg string, attrs ...any) func(ingesttest.LogRecord) bool {
+	return func(r ingesttest.LogRecord) bool {
+		if r.Msg != msg {
 			return false
 		}
 		for i := 0; i+1 < len(attrs); i += 2 {
-			if fmt.Sprint(r.attrs[attrs[i].(string)]) != fmt.Sprint(attrs[i+1]) {
+			if v, ok := r.Attrs[attrs[i].(string)]; !ok || v != fmt.Sprint(attrs[i+1]) {
 				return false
 			}
 		}
@@ -357,9 +157,9 @@ func isLine(msg string, attrs ...any) func(logRecord) bool {
 }
 
 // errContains matches a log line whose err attribute contains s.
-func errContains(msg, remote, s string) func(logRecord) bool {
-	return func(r logRecord) bool {
-		return r.msg == msg && r.attrs["remote"] == remote && r.attrs["proto"] == proto &&
-			strings.Contains(fmt.Sprint(r.attrs["err"]), s)
+func errContains(msg, remote, s string) func(ingesttest.LogRecord) bool {
+	return func(r ingesttest.LogRecord) bool {
+		return r.Msg == msg && r.Attrs["remote"] == remote && r.Attrs["proto"] == proto &&
+			strings.Contains(r.Attrs["err"], s)
 	}
 }

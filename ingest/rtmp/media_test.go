@@ -11,6 +11,8 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // Small real bitstreams, encoded by ffmpeg for each test: 3 s at 10 frames
@@ -26,7 +28,7 @@ const (
 func encode(t *testing.T, name string, args ...string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
-	msg, err := ffmpeg(t, append(args, "-y", out)...)
+	msg, err := ingesttest.FFmpeg(t, append(args, out)...)
 	require.NoError(t, err, "ffmpeg: %s", msg)
 	b, err := os.ReadFile(out)
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // TestSecondPublisher covers a second publisher on a busy path: the sink
@@ -16,62 +17,62 @@ func TestSecondPublisher(t *testing.T) {
 		name string
 		// onSecond is what the sink does when the second publisher arrives;
 		// it returns the error Publish returns.
-		onSecond func(first *fakePub) error
+		onSecond func(first *ingesttest.Publication) error
 		// firstWrites makes the first publisher send frames after the second
 		// one arrived.
 		firstWrites bool
 		replaced    bool
 	}{
-		{"replace, first idle: Done closes", func(first *fakePub) error { first.end(); return nil }, false, true},
-		{"replace, first streaming: WriteFrame fails", func(first *fakePub) error {
-			first.failWrites(ingest.ErrReplaced)
+		{"replace, first idle: Done closes", func(first *ingesttest.Publication) error { first.End(); return nil }, false, true},
+		{"replace, first streaming: WriteFrame fails", func(first *ingesttest.Publication) error {
+			first.FailWrites(ingest.ErrReplaced)
 			return nil
 		}, true, true},
-		{"reject", func(*fakePub) error { return ingest.ErrPathInUse }, false, false},
+		{"reject", func(*ingesttest.Publication) error { return ingest.ErrPathInUse }, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &fakeSink{}
-			sink.publish = func(req ingest.PublishRequest, earlier []*fakePub) error {
+			sink := &ingesttest.Sink{}
+			sink.Decide = func(req ingest.PublishRequest, earlier []*ingesttest.Publication) error {
 				for _, p := range earlier {
-					if p.req.Path == req.Path && !p.isClosed() {
+					if p.Req.Path == req.Path && !p.IsClosed() {
 						return tc.onSecond(p)
 					}
 				}
 				return nil
 			}
-			logs := &logStore{}
+			logs := ingesttest.NewLogCapture(t)
 			s := &Server{Sink: sink}
 			addr := startServer(t, s, logs)
 			u := "rtmp://" + addr + "/live/cam1"
 
 			c1, p1 := publishH264(t, u, nil)
-			first := sink.waitPublications(t, 1)[0]
+			first := sink.WaitPublication(t, 1)
 
 			if !tc.replaced {
 				c2, _ := publishRefused(t, u)
 				waitClosedByServer(t, c2.NetConn())
-				logs.wait(t, "busy path", isLine("path already has a publisher", "path", "live/cam1"))
-				require.Len(t, sink.publications(), 1)
-				require.False(t, first.isClosed())
+				logs.WaitFunc(t, "busy path", isLine("path already has a publisher", "path", "live/cam1"))
+				require.Len(t, sink.Publications(), 1)
+				require.False(t, first.IsClosed())
 				require.NoError(t, p1.push(5), "the first publisher keeps streaming")
 				require.Equal(t, uint64(1), s.Stats().Rejected)
 				return
 			}
 
 			_, _ = publishH264(t, u, nil)
-			second := sink.waitPublications(t, 2)[1]
+			second := sink.WaitPublication(t, 2)
 			if tc.firstWrites {
 				// The first write that fails closes the connection; the
 				// client's writes fail at the latest once it notices.
-				for !first.isClosed() && p1.push(1) == nil {
+				for !first.IsClosed() && p1.push(1) == nil {
 					// Writes go on until the server closed the connection.
 					continue
 				}
 			}
 			waitClosedByServer(t, c1.NetConn())
-			first.waitClosed(t)
-			logs.wait(t, "replaced", isLine("replaced by a newer publisher", "path", "live/cam1"))
-			require.False(t, second.isClosed())
+			first.WaitClosed(t)
+			logs.WaitFunc(t, "replaced", isLine("replaced by a newer publisher", "path", "live/cam1"))
+			require.False(t, second.IsClosed())
 			require.Equal(t, int64(1), s.Stats().Publishers)
 		})
 	}

@@ -2,19 +2,22 @@ package rtmp
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // TestShutdown: when ctx is done, Serve closes every connection, ends every
 // publication and returns after its goroutines ended (goleak checks the
 // last part for the whole package).
 func TestShutdown(t *testing.T) {
-	sink := &fakeSink{}
-	logs := &logStore{}
-	s := &Server{Sink: sink, Logger: logs.logger()}
+	sink := &ingesttest.Sink{}
+	logs := ingesttest.NewLogCapture(t)
+	s := &Server{Sink: sink, Logger: slog.New(logs)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -23,7 +26,7 @@ func TestShutdown(t *testing.T) {
 	addr := ln.Addr().String()
 
 	c, _ := publishH264(t, "rtmp://"+addr+"/live/cam1", nil)
-	pub := sink.waitPublications(t, 1)[0]
+	pub := sink.WaitPublication(t, 1)
 	idle, err := net.Dial("tcp", addr) // stuck in the handshake
 	require.NoError(t, err)
 	defer idle.Close()
@@ -31,13 +34,12 @@ func TestShutdown(t *testing.T) {
 
 	cancel()
 	require.NoError(t, <-errc)
-	require.True(t, pub.isClosed())
+	require.True(t, pub.IsClosed())
 	require.Zero(t, s.Stats().Conns)
 	require.Zero(t, s.Stats().Publishers)
 	waitClosedByServer(t, c.NetConn())
 	waitClosedByServer(t, idle)
-	_, ok := logs.find(isLine("publish ended: server shutting down", "path", "live/cam1"))
-	require.True(t, ok)
+	require.NotEmpty(t, logs.FindFunc(isLine("publish ended: server shutting down", "path", "live/cam1")))
 	_, err = net.Dial("tcp", addr)
 	require.Error(t, err, "the listener is closed")
 }
@@ -56,7 +58,7 @@ func TestListenerClosed(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	errc := make(chan error, 1)
-	go func() { errc <- (&Server{Sink: &fakeSink{}}).Serve(t.Context(), ln) }()
+	go func() { errc <- (&Server{Sink: &ingesttest.Sink{}}).Serve(t.Context(), ln) }()
 	ln.Close()
 	require.ErrorIs(t, <-errc, net.ErrClosed)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // chunking is how the timestamp tests write their messages.
@@ -55,8 +56,8 @@ func TestTimestampBoundaries(t *testing.T) {
 		{"two frames at DTS 0", 0, absolute, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sink := &fakeSink{}
-			logs := &logStore{}
+			sink := &ingesttest.Sink{}
+			logs := ingesttest.NewLogCapture(t)
 			addr := startServer(t, &Server{Sink: sink}, logs)
 
 			c, err := dial(t, "rtmp://"+addr+"/live/ts", nil)
@@ -110,9 +111,9 @@ func TestTimestampBoundaries(t *testing.T) {
 			require.NoError(t, err)
 			c.Close()
 
-			p := sink.waitPublications(t, 1)[0]
-			p.waitClosed(t)
-			vf, af := p.trackFrames(0), p.trackFrames(1)
+			p := sink.WaitPublication(t, 1)
+			p.WaitClosed(t)
+			vf, af := p.TrackFrames(0), p.TrackFrames(1)
 			require.Len(t, vf, frames)
 			require.Len(t, af, frames)
 			for i := range frames {

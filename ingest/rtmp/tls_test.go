@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // selfSigned returns a server certificate for 127.0.0.1 and a client
@@ -44,8 +46,8 @@ func selfSigned(t *testing.T) (server, client *tls.Config) {
 // TestRTMPS publishes over TLS, and sends plain RTMP to the TLS port.
 func TestRTMPS(t *testing.T) {
 	serverTLS, clientTLS := selfSigned(t)
-	sink := &fakeSink{}
-	logs := &logStore{}
+	sink := &ingesttest.Sink{}
+	logs := ingesttest.NewLogCapture(t)
 	s := &Server{Sink: sink}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -53,19 +55,19 @@ func TestRTMPS(t *testing.T) {
 
 	t.Run("publish", func(t *testing.T) {
 		c, p := publishH264(t, "rtmps://"+addr+"/live/secure", clientTLS)
-		pub := sink.waitPublications(t, 1)[0]
-		require.Equal(t, "live/secure", pub.req.Path)
+		pub := sink.WaitPublication(t, 1)
+		require.Equal(t, "live/secure", pub.Req.Path)
 		c.Close()
-		pub.waitClosed(t)
-		require.Len(t, pub.trackFrames(0), p.n)
-		logs.wait(t, "publish start", isLine("publishing", "path", "live/secure", "tls", true))
+		pub.WaitClosed(t)
+		require.Len(t, pub.TrackFrames(0), p.n)
+		logs.WaitFunc(t, "publish start", isLine("publishing", "path", "live/secure", "tls", true))
 	})
 
 	t.Run("plain RTMP to the RTMPS port", func(t *testing.T) {
 		_, err := dial(t, "rtmp://"+addr+"/live/plain", nil)
 		require.Error(t, err)
-		logs.wait(t, "tls error", func(r logRecord) bool {
-			return r.msg == "connection failed" && r.attrs["tls"] == true
+		logs.WaitFunc(t, "tls error", func(r ingesttest.LogRecord) bool {
+			return r.Msg == "connection failed" && r.Attrs["tls"] == "true"
 		})
 	})
 
