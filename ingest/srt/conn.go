@@ -152,16 +152,28 @@ func (c *session) run(ctx context.Context) error {
 				return ingest.ErrReplaced
 			default:
 			}
+			// Only the publisher's own close means the PES in hand is
+			// whole; the watchdog or a shutdown may cut one short.
+			if errors.Is(err, io.EOF) && ctx.Err() == nil && !c.timedOutNow() {
+				if err := prog.end(); err != nil {
+					return err
+				}
+			}
 			return c.readErr(err)
 		}
 	}
 }
 
-// readErr names the watchdog as the cause when it closed the connection.
-func (c *session) readErr(err error) error {
+// timedOutNow reports whether the watchdog closed the connection.
+func (c *session) timedOutNow() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.timedOut {
+	return c.timedOut
+}
+
+// readErr names the watchdog as the cause when it closed the connection.
+func (c *session) readErr(err error) error {
+	if c.timedOutNow() {
 		return fmt.Errorf("srt %s: %w for %v", c.path, errReadTimeout, c.s.readTimeout())
 	}
 	return err

@@ -3,6 +3,8 @@ package srt
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 )
@@ -109,6 +111,22 @@ func (p *program) packet(pkt []byte) error {
 		// for the next one.
 		s.buf = s.buf[:s.want]
 		return p.flush(s)
+	}
+	return nil
+}
+
+// end hands on the PES each stream is still collecting when the publisher
+// closes the connection cleanly: a video PES states no length and ends
+// where the next begins, so without this the last frame of every stream
+// would be lost. Streams are handled in PID order so the frames' order does
+// not depend on map iteration.
+func (p *program) end() error {
+	for _, pid := range slices.Sorted(maps.Keys(p.streams)) {
+		if s := p.streams[pid]; s.collecting {
+			if err := p.flush(s); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

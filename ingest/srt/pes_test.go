@@ -107,6 +107,17 @@ func TestPESAssembly(t *testing.T) {
 		require.Zero(t, *errs)
 	})
 
+	t.Run("unbounded PES ends at the close", func(t *testing.T) {
+		p, got, _, errs := testStreamProgram()
+		feed(t, p, v1...)
+		feed(t, p, v2...)
+		require.NoError(t, p.end())
+		require.Equal(t, []pesOut{{9000, 6000, frame(1000)}, {12000, 9000, frame(10)}}, *got)
+		require.NoError(t, p.end())
+		require.Len(t, *got, 2, "handed on once")
+		require.Zero(t, *errs)
+	})
+
 	t.Run("stated length goes on at once", func(t *testing.T) {
 		p, got, _, _ := testStreamProgram()
 		var cc uint8

@@ -173,15 +173,15 @@ func TestPublishGoClient(t *testing.T) {
 			require.Equal(t, tc.path, pub.Req.Path)
 			require.Equal(t, "srt", pub.Req.Proto)
 			require.Len(t, pub.Req.Tracks, 3)
-			// A video PES states no length: the last one waits for a
-			// successor that never comes.
+			// A video PES states no length: the last one waits for its
+			// successor, or for the publisher's close.
 			require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 19 }, 10*time.Second, 10*time.Millisecond)
 			require.Eventually(t, func() bool { return len(pub.TrackFrames(1)) == 40 }, 10*time.Second, 10*time.Millisecond,
 				"audio PES state their length and go on at once")
 			c.Close()
 			require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
 			video := pub.TrackFrames(0)
-			require.Len(t, video, 19)
+			require.Len(t, video, 20, "the last frame is handed on at the close")
 			for i, f := range video {
 				require.Equal(t, int64(900000+i*3000), f.DTS)
 				require.Equal(t, f.DTS+3000, f.PTS)
