@@ -20,6 +20,8 @@ var (
 	errPESLost     = errors.New("PES packet lost TS packets")
 	errPESHeader   = errors.New("bad PES header")
 	errTSError     = errors.New("TS packet flagged as erroneous")
+	// errStuffedMidPES costs the frame that a stuffed packet seemed to end.
+	errStuffedMidPES = errors.New("stuffing inside a PES packet; frames now wait for the next PES")
 )
 
 // pesHandler receives a complete PES payload with its 33-bit timestamps (dts
@@ -44,6 +46,10 @@ type pesStream struct {
 	collecting bool   // a PES has started and not been handed on
 	buf        []byte // the PES so far, from its start code
 	want       int    // total PES size when its header states one, else 0
+
+	// endedByStuffing: the last PES was handed on at a stuffed packet;
+	// noStuffingEnd: this muxer stuffs inside PES, so wait for the next.
+	endedByStuffing, noStuffingEnd bool
 }
 
 // packet handles one aligned TS packet of the stream.
@@ -62,7 +68,7 @@ func (p *program) packet(pkt []byte) error {
 		return nil // adaptation field only, no payload
 	}
 	payload := pkt[4:]
-	discontinuity := false
+	discontinuity, stuffed := false, false
 	if afc&0x2 != 0 {
 		n := int(pkt[4])
 		if 1+n > len(payload) {
@@ -70,6 +76,7 @@ func (p *program) packet(pkt []byte) error {
 			return nil
 		}
 		discontinuity = n > 0 && pkt[5]&0x80 != 0
+		stuffed = hasStuffing(pkt[5 : 5+n])
 		payload = payload[1+n:]
 	}
 
@@ -94,8 +101,15 @@ func (p *program) packet(pkt []byte) error {
 		}
 		s.collecting, s.buf, s.want = true, s.buf[:0], 0
 	} else if !s.collecting {
+		if s.endedByStuffing && !s.noStuffingEnd {
+			// The muxer stuffs packets inside a PES: the frame handed on
+			// was cut short. Wait for the next PES from now on.
+			s.noStuffingEnd = true
+			p.onError(fmt.Errorf("PID %d: %w", s.pid, errStuffedMidPES))
+		}
 		return nil // the rest of a PES whose start was lost
 	}
+	s.endedByStuffing = false
 	if len(s.buf)+len(payload) > maxPESBytes {
 		p.drop(s, errPESTooLarge)
 		return nil
@@ -112,7 +126,43 @@ func (p *program) packet(pkt []byte) error {
 		s.buf = s.buf[:s.want]
 		return p.flush(s)
 	}
+	if s.want == 0 && stuffed && !s.noStuffingEnd {
+		// A PES without a length ends in a stuffed packet: stuffing fills
+		// a packet only when the PES has no more data for it (ISO/IEC
+		// 13818-1 §2.4.3.5). Handing the frame on now saves a frame
+		// interval of latency over waiting for the next PES.
+		s.endedByStuffing = true
+		return p.flush(s)
+	}
 	return nil
+}
+
+// hasStuffing reports whether an adaptation field (the bytes after its
+// length) ends in stuffing bytes (ISO/IEC 13818-1 §2.4.3.4): an empty one
+// is itself a single stuffing byte.
+func hasStuffing(af []byte) bool {
+	if len(af) == 0 {
+		return true
+	}
+	flags, n := af[0], 1
+	if flags&0x10 != 0 { // PCR
+		n += 6
+	}
+	if flags&0x08 != 0 { // OPCR
+		n += 6
+	}
+	if flags&0x04 != 0 { // splice_countdown
+		n++
+	}
+	for _, bit := range []byte{0x02, 0x01} { // private data, extension: length-prefixed
+		if flags&bit != 0 {
+			if n >= len(af) {
+				return false
+			}
+			n += 1 + int(af[n])
+		}
+	}
+	return n < len(af)
 }
 
 // end hands on the PES each stream is still collecting when the publisher

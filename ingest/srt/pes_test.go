@@ -92,27 +92,42 @@ func TestPESAssembly(t *testing.T) {
 		}
 		return b
 	}
+	// A PES with both timestamps has a 19-byte header: 349 bytes of data
+	// fill two TS packets exactly, with no stuffing.
+	const exact = 2*(tsPacketSize-4) - 19
 	var cc uint8
 	v1 := packetize(256, &cc, pesBytes(9000, 6000, frame(1000), false))
 	v2 := packetize(256, &cc, pesBytes(12000, 9000, frame(10), false))
 	v3 := packetize(256, &cc, pesBytes(15000, 12000, frame(500), false))
+	f1 := pesOut{9000, 6000, frame(1000)}
+	f2 := pesOut{12000, 9000, frame(10)}
+	f3 := pesOut{15000, 12000, frame(500)}
 
-	t.Run("unbounded PES ends at the next", func(t *testing.T) {
+	t.Run("stuffed packet ends an unbounded PES", func(t *testing.T) {
 		p, got, lost, errs := testStreamProgram()
-		for _, v := range [][][]byte{v1, v2, v3} {
-			feed(t, p, v...)
-		}
-		require.Equal(t, []pesOut{{9000, 6000, frame(1000)}, {12000, 9000, frame(10)}}, *got, "the last waits for its successor")
+		feed(t, p, v1...)
+		require.Equal(t, []pesOut{f1}, *got, "handed on without waiting for the next PES")
+		feed(t, p, v2...)
+		feed(t, p, v3...)
+		require.Equal(t, []pesOut{f1, f2, f3}, *got)
+		require.NoError(t, p.end())
+		require.Len(t, *got, 3, "nothing left at the close")
 		require.Zero(t, *lost)
 		require.Zero(t, *errs)
 	})
 
-	t.Run("unbounded PES ends at the close", func(t *testing.T) {
+	t.Run("unstuffed PES ends at the next or at the close", func(t *testing.T) {
 		p, got, _, errs := testStreamProgram()
-		feed(t, p, v1...)
-		feed(t, p, v2...)
+		var cc uint8
+		e1 := packetize(256, &cc, pesBytes(100, 90, frame(exact), false))
+		e2 := packetize(256, &cc, pesBytes(200, 190, frame(exact), false))
+		require.Len(t, e1, 2)
+		feed(t, p, e1...)
+		require.Empty(t, *got, "no stuffing: the PES may go on")
+		feed(t, p, e2...)
+		require.Equal(t, []pesOut{{100, 90, frame(exact)}}, *got)
 		require.NoError(t, p.end())
-		require.Equal(t, []pesOut{{9000, 6000, frame(1000)}, {12000, 9000, frame(10)}}, *got)
+		require.Equal(t, []pesOut{{100, 90, frame(exact)}, {200, 190, frame(exact)}}, *got)
 		require.NoError(t, p.end())
 		require.Len(t, *got, 2, "handed on once")
 		require.Zero(t, *errs)
@@ -121,8 +136,9 @@ func TestPESAssembly(t *testing.T) {
 	t.Run("stated length goes on at once", func(t *testing.T) {
 		p, got, _, _ := testStreamProgram()
 		var cc uint8
-		feed(t, p, packetize(256, &cc, pesBytes(100, 100, frame(400), true))...)
-		require.Equal(t, []pesOut{{100, 100, frame(400)}}, *got)
+		e := packetize(256, &cc, pesBytes(100, 90, frame(exact), true))
+		feed(t, p, e...)
+		require.Equal(t, []pesOut{{100, 90, frame(exact)}}, *got)
 	})
 
 	t.Run("lost packet costs its PES only", func(t *testing.T) {
@@ -131,7 +147,7 @@ func TestPESAssembly(t *testing.T) {
 		feed(t, p, v1[2:]...) // v1[1] lost
 		feed(t, p, v2...)
 		feed(t, p, v3...)
-		require.Equal(t, []pesOut{{12000, 9000, frame(10)}}, *got)
+		require.Equal(t, []pesOut{f2, f3}, *got)
 		require.Equal(t, 1, *lost)
 		require.Equal(t, 1, *errs)
 	})
@@ -141,17 +157,18 @@ func TestPESAssembly(t *testing.T) {
 		feed(t, p, v1[0], v1[0])
 		feed(t, p, v1[1:]...)
 		feed(t, p, v2...)
-		require.Equal(t, []pesOut{{9000, 6000, frame(1000)}}, *got)
+		require.Equal(t, []pesOut{f1, f2}, *got)
 		require.Zero(t, *lost)
 	})
 
 	t.Run("joined mid-PES", func(t *testing.T) {
-		p, got, lost, _ := testStreamProgram()
+		p, got, lost, errs := testStreamProgram()
 		feed(t, p, v1[3:]...)
 		feed(t, p, v2...)
 		feed(t, p, v3...)
-		require.Equal(t, []pesOut{{12000, 9000, frame(10)}}, *got)
+		require.Equal(t, []pesOut{f2, f3}, *got)
 		require.Zero(t, *lost)
+		require.Zero(t, *errs)
 	})
 
 	t.Run("transport error drops the PES", func(t *testing.T) {
@@ -163,7 +180,40 @@ func TestPESAssembly(t *testing.T) {
 		feed(t, p, v1[3:]...)
 		feed(t, p, v2...)
 		feed(t, p, v3...)
+		require.Equal(t, []pesOut{f2, f3}, *got)
+		require.Equal(t, 1, *errs)
+	})
+
+	t.Run("muxer that stuffs inside a PES", func(t *testing.T) {
+		p, got, _, errs := testStreamProgram()
+		var cc uint8
+		// The first packet of each PES carries only 100 bytes and
+		// stuffing, as a muxer that does not follow §2.4.3.5 might.
+		odd := func(pts int64) [][]byte {
+			pes := pesBytes(pts, pts, frame(400), false)
+			first := packetize(256, &cc, pes[:100])
+			return append(first, packetize(256, &cc, pes[100:])...)
+		}
+		for i, pkt := range odd(100) {
+			if i > 0 {
+				pkt[1] &^= 0x40 // continuation, not a new PES
+			}
+			feed(t, p, pkt)
+		}
+		require.Equal(t, 1, *errs, "the cut-short frame is reported")
 		require.Len(t, *got, 1)
+		*got = nil
+		for _, pts := range []int64{200, 300} {
+			for i, pkt := range odd(pts) {
+				if i > 0 {
+					pkt[1] &^= 0x40
+				}
+				feed(t, p, pkt)
+			}
+		}
+		require.Equal(t, []pesOut{{200, 200, frame(400)}}, *got, "from then on a PES ends at the next")
+		require.NoError(t, p.end())
+		require.Equal(t, []pesOut{{200, 200, frame(400)}, {300, 300, frame(400)}}, *got)
 		require.Equal(t, 1, *errs)
 	})
 
@@ -175,12 +225,35 @@ func TestPESAssembly(t *testing.T) {
 	})
 }
 
+func TestHasStuffing(t *testing.T) {
+	cases := []struct {
+		name string
+		af   []byte
+		want bool
+	}{
+		{"single stuffing byte", nil, true},
+		{"flags only", []byte{0x00}, false},
+		{"flags and stuffing", []byte{0x00, 0xFF, 0xFF}, true},
+		{"PCR", []byte{0x50, 1, 2, 3, 4, 5, 6}, false},
+		{"PCR and stuffing", []byte{0x50, 1, 2, 3, 4, 5, 6, 0xFF}, true},
+		{"private data", []byte{0x02, 2, 0xAA, 0xBB}, false},
+		{"private data and stuffing", []byte{0x02, 1, 0xAA, 0xFF}, true},
+		{"private data length past the end", []byte{0x02}, false},
+		{"extension", []byte{0x01, 1, 0x00}, false},
+		{"everything", []byte{0x1F, 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 9, 0, 0, 0xFF}, true},
+	}
+	for _, tc := range cases {
+		require.Equal(t, tc.want, hasStuffing(tc.af), tc.name)
+	}
+}
+
 // TestPESTooLarge: a PES that never ends is dropped at the limit, without
 // the connection, and the next one is handled.
 func TestPESTooLarge(t *testing.T) {
 	p, got, _, errs := testStreamProgram()
 	var cc uint8
-	feed(t, p, packetize(256, &cc, pesBytes(1, 1, nil, false))[0])
+	// A start that fills its packet, so no stuffing ends it.
+	feed(t, p, packetize(256, &cc, pesBytes(1, 1, make([]byte, tsPacketSize-4-14), false))...)
 	for range maxPESBytes/(tsPacketSize-4) + 1 {
 		feed(t, p, tsPacket(256, cc, false))
 		cc++

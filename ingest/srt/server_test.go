@@ -173,15 +173,14 @@ func TestPublishGoClient(t *testing.T) {
 			require.Equal(t, tc.path, pub.Req.Path)
 			require.Equal(t, "srt", pub.Req.Proto)
 			require.Len(t, pub.Req.Tracks, 3)
-			// A video PES states no length: the last one waits for its
-			// successor, or for the publisher's close.
-			require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 19 }, 10*time.Second, 10*time.Millisecond)
-			require.Eventually(t, func() bool { return len(pub.TrackFrames(1)) == 40 }, 10*time.Second, 10*time.Millisecond,
-				"audio PES state their length and go on at once")
+			// Every frame goes on before the publisher closes: audio PES
+			// state their length, video PES end in a stuffed packet.
+			require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) == 20 }, 10*time.Second, 10*time.Millisecond)
+			require.Eventually(t, func() bool { return len(pub.TrackFrames(1)) == 40 }, 10*time.Second, 10*time.Millisecond)
 			c.Close()
 			require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
 			video := pub.TrackFrames(0)
-			require.Len(t, video, 20, "the last frame is handed on at the close")
+			require.Len(t, video, 20)
 			for i, f := range video {
 				require.Equal(t, int64(900000+i*3000), f.DTS)
 				require.Equal(t, f.DTS+3000, f.PTS)
@@ -256,9 +255,16 @@ func TestCorruptTS(t *testing.T) {
 // ffmpegTS encodes two seconds of H.264+AAC to MPEG-TS in memory.
 func ffmpegTS(t *testing.T) []byte {
 	t.Helper()
+	return ffmpegTSWith(t, "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30", "-c:a", "aac")
+}
+
+// ffmpegTSWith encodes two seconds of test pattern and tone to MPEG-TS with
+// the given codec arguments.
+func ffmpegTSWith(t *testing.T, codecArgs ...string) []byte {
+	t.Helper()
 	out := t.TempDir() + "/in.ts"
-	_, err := ingesttest.FFmpeg(t, "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine",
-		"-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "30", "-c:a", "aac", "-f", "mpegts", out)
+	args := append([]string{"-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30", "-f", "lavfi", "-i", "sine", "-t", "2"}, codecArgs...)
+	_, err := ingesttest.FFmpeg(t, append(args, "-f", "mpegts", out)...)
 	require.NoError(t, err)
 	data, err := os.ReadFile(out)
 	require.NoError(t, err)

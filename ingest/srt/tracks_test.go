@@ -17,6 +17,8 @@ type demuxed struct {
 	tracks       []ingest.Track
 	frames       []ingest.Frame
 	lost, errors int
+	// atClose counts the frames handed on only when the publisher closed.
+	atClose int
 }
 
 func demux(t *testing.T, data []byte) demuxed {
@@ -36,12 +38,17 @@ func demux(t *testing.T, data []byte) demuxed {
 		func(error) { d.errors++ },
 	)
 	require.ErrorIs(t, err, io.EOF)
+	// The publisher closed the connection: the PES in hand is whole.
+	n := len(d.frames)
+	require.NoError(t, prog.end())
+	d.atClose = len(d.frames) - n
 	d.tracks = prog.Tracks
 	return d
 }
 
 // runDemux is the connection's receive path without the network: probe with
-// mediacommon, replay, demux to the end of data.
+// mediacommon, replay, demux to the end of data. What the close hands on
+// is left to the caller (program.end).
 func runDemux(data []byte, write func(ingest.Frame) error, onLost func(int), onError func(error)) (*program, error) {
 	tr := newTSReader(bytes.NewReader(data), func(int) {}, onError)
 	r := &mpegts.Reader{R: tr}
@@ -81,7 +88,7 @@ func TestProgramTracks(t *testing.T) {
 	p := newTSProgram(t)
 	p.frame(t, 90000, 90000, true)
 	p.frame(t, 93000, 93000, false)
-	p.frame(t, 96000, 96000, false) // ends the PES before it
+	p.frame(t, 96000, 96000, false)
 	d := demux(t, p.buf.Bytes())
 
 	require.Equal(t, []ingest.Track{
@@ -91,7 +98,7 @@ func TestProgramTracks(t *testing.T) {
 	}, d.tracks)
 
 	video := d.track(0)
-	require.Len(t, video, 2, "a video PES states no length: the last one waits for a successor")
+	require.Len(t, video, 3, "a video PES states no length and ends in a stuffed packet")
 	require.True(t, video[0].Keyframe)
 	require.Equal(t, [][]byte{testSPS, testPPS, testIDR}, video[0].AU, "AUD stripped, parameter sets kept in band")
 	require.False(t, video[1].Keyframe)
@@ -121,7 +128,7 @@ func TestProgramClockWrap(t *testing.T) {
 	d := demux(t, p.buf.Bytes())
 
 	video := d.track(0)
-	require.Len(t, video, 10)
+	require.Len(t, video, 11)
 	for i, f := range video {
 		require.Equal(t, int64(start+i*step), f.DTS, "frame %d", i)
 		require.Equal(t, f.DTS+offset, f.PTS, "frame %d", i)
@@ -194,6 +201,7 @@ func FuzzDemux(f *testing.F) {
 		for {
 			pkt, err := tr.next()
 			if err != nil {
+				require.NoError(t, prog.end())
 				return
 			}
 			require.NoError(t, prog.packet(pkt))
