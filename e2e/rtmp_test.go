@@ -115,9 +115,115 @@ func TestUnknownNamespaceAndTrack(t *testing.T) {
 	}
 }
 
+// objectLog records a subscription's objects as they arrive.
+type objectLog struct {
+	mu      sync.Mutex
+	objects []moq.Object
+	err     error
+	done    chan struct{}
+}
+
+// recordObjects reads sub until ctx ends or the subscription fails; a
+// failure is reported by groups.
+func recordObjects(ctx context.Context, sub *moq.RemoteTrack) *objectLog {
+	l := &objectLog{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for {
+			o, err := sub.ReadObject(ctx)
+			l.mu.Lock()
+			if err != nil {
+				if ctx.Err() == nil {
+					l.err = err // not the test ending the subscription
+				}
+				l.mu.Unlock()
+				return
+			}
+			if o.Status == wire.StatusNormal {
+				l.objects = append(l.objects, o)
+			}
+			l.mu.Unlock()
+		}
+	}()
+	return l
+}
+
+// groups returns the group IDs in the order they started arriving; it fails
+// the test if reading failed.
+func (l *objectLog) groups(t *testing.T) []uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	require.NoError(t, l.err)
+	var ids []uint64
+	seen := map[uint64]bool{}
+	for _, o := range l.objects {
+		if !seen[o.Group] {
+			seen[o.Group] = true
+			ids = append(ids, o.Group)
+		}
+	}
+	return ids
+}
+
+// waitGroups waits until n groups have started arriving.
+func (l *objectLog) waitGroups(t *testing.T, n int, timeout time.Duration) []uint64 {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ids := l.groups(t)
+		if len(ids) >= n {
+			return ids
+		}
+		require.True(t, time.Now().Before(deadline), "%d groups after %v, want %d", len(ids), timeout, n)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// requireResumesAtKeyframe checks the groups after the last one of the old
+// publisher: their IDs are larger, and each begins with object 0, a sync
+// sample. Groups travel on parallel streams, so they may arrive out of
+// order; what must hold is that the new publisher's groups come after the
+// old one's.
+func requireResumesAtKeyframe(t *testing.T, l *objectLog, before []uint64) {
+	t.Helper()
+	lastBefore := slices.Max(before)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	firsts := map[uint64]moq.Object{}
+	var after []uint64
+	for _, o := range l.objects {
+		if slices.Contains(before, o.Group) {
+			continue
+		}
+		require.Greater(t, o.Group, lastBefore, "group IDs grow across the change of publisher")
+		if _, ok := firsts[o.Group]; !ok {
+			firsts[o.Group] = o
+			after = append(after, o.Group)
+		}
+	}
+	require.NotEmpty(t, after)
+	for _, g := range after {
+		o := firsts[g]
+		require.Zero(t, o.ID, "group %d starts at object 0", g)
+		requireSyncChunk(t, o.Payload)
+	}
+}
+
+// subscribeVideo subscribes to a stream's video track over raw QUIC.
+func subscribeVideo(ctx context.Context, t *testing.T, g *gateway, ns moq.Namespace) *moq.RemoteTrack {
+	t.Helper()
+	sess, err := moq.Dial(ctx, "moqt://"+g.MoQ, moq.DialOptions{TLSConfig: insecureTLS()})
+	require.NoError(t, err)
+	t.Cleanup(func() { sess.Close() })
+	video, err := sess.Subscribe(ctx, ns, "video", moq.SubscribeOptions{})
+	require.NoError(t, err)
+	return video
+}
+
 // TestPublisherReconnectKeepsSubscriber: a publisher that disconnects and
 // comes back within the grace period keeps an existing subscriber
-// receiving, with group IDs still growing.
+// receiving, with group IDs still growing, from the new publisher's first
+// keyframe.
 func TestPublisherReconnectKeepsSubscriber(t *testing.T) {
 	g := startGateway(t, map[string]string{"MOQGW_GRACE": "5s"})
 	first := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
@@ -125,72 +231,77 @@ func TestPublisherReconnectKeepsSubscriber(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	sess, err := moq.Dial(ctx, "moqt://"+g.MoQ, moq.DialOptions{TLSConfig: insecureTLS()})
-	require.NoError(t, err)
-	defer sess.Close()
-	video, err := sess.Subscribe(ctx, moq.Namespace{"live", "cam1"}, "video", moq.SubscribeOptions{})
-	require.NoError(t, err)
-
-	// A reader records the group IDs as objects arrive.
-	var (
-		mu      sync.Mutex
-		groups  []uint64
-		objects int
-		readErr error
-	)
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		for {
-			o, err := video.ReadObject(ctx)
-			if err != nil {
-				mu.Lock()
-				readErr = err
-				mu.Unlock()
-				return
-			}
-			if o.Status != wire.StatusNormal {
-				continue
-			}
-			mu.Lock()
-			objects++
-			if len(groups) == 0 || groups[len(groups)-1] != o.Group {
-				groups = append(groups, o.Group)
-			}
-			mu.Unlock()
-		}
-	}()
-	countGroups := func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		require.NoError(t, readErr)
-		return len(groups)
-	}
+	log := recordObjects(ctx, subscribeVideo(ctx, t, g, moq.Namespace{"live", "cam1"}))
 	require.NoError(t, first.wait(t, 60*time.Second))
-	before := countGroups()
-	require.Greater(t, before, 3)
-	mu.Lock()
-	lastBefore := slices.Max(groups)
-	mu.Unlock()
+	before := log.groups(t)
+	require.Greater(t, len(before), 3)
 
 	// Reconnect within the grace period; the same subscription continues.
 	time.Sleep(time.Second)
 	second := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
-	deadline := time.Now().Add(30 * time.Second)
-	for countGroups() < before+4 {
-		require.True(t, time.Now().Before(deadline), "no groups from the second publisher")
-		time.Sleep(100 * time.Millisecond)
-	}
+	log.waitGroups(t, len(before)+4, 30*time.Second)
 	require.NoError(t, second.cmd.Process.Kill())
 	cancel()
-	<-readDone
-	mu.Lock()
-	defer mu.Unlock()
-	// Groups travel on parallel streams, so they may arrive out of order;
-	// what must hold is that the new publisher's groups come after the old
-	// one's.
-	for _, g := range groups[before:] {
-		require.Greater(t, g, lastBefore, "group IDs grow across the reconnect")
+	<-log.done
+	requireResumesAtKeyframe(t, log, before)
+	require.Greater(t, len(log.objects), clipFrames/2)
+}
+
+// TestPublisherReplaceKeepsSubscriber: a second publisher takes over a path
+// that is live (policy replace, the default): the first connection is
+// closed, and the subscriber stays on the same subscription, resuming at the
+// second publisher's first keyframe with group IDs still growing.
+func TestPublisherReplaceKeepsSubscriber(t *testing.T) {
+	g := startGateway(t, nil)
+	first := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
+	g.waitStream(t, "live/cam1", 20*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := recordObjects(ctx, subscribeVideo(ctx, t, g, moq.Namespace{"live", "cam1"}))
+	log.waitGroups(t, 3, 20*time.Second)
+
+	second := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
+	// The first publisher is cut off mid-clip: ffmpeg fails on the closed
+	// connection long before its 8 s clip would end.
+	require.Error(t, first.wait(t, 20*time.Second), "the replaced publisher's connection is closed")
+	g.waitLog(t, "replaced by a newer publisher", 10*time.Second)
+	before := log.groups(t)
+	log.waitGroups(t, len(before)+3, 30*time.Second)
+	require.NoError(t, second.cmd.Process.Kill())
+	cancel()
+	<-log.done
+	requireResumesAtKeyframe(t, log, before)
+}
+
+// TestPublisherRejectPolicy: on a path with policy reject, a second
+// publisher is refused and the first one publishes to its end undisturbed.
+func TestPublisherRejectPolicy(t *testing.T) {
+	g := startGateway(t, nil, writeConfig(t, "streams:\n  - path: live/cam1\n    policy: reject\n")...)
+	first := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
+	g.waitStream(t, "live/cam1", 20*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := recordObjects(ctx, subscribeVideo(ctx, t, g, moq.Namespace{"live", "cam1"}))
+	log.waitGroups(t, 2, 20*time.Second)
+
+	second := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
+	require.Error(t, second.wait(t, 20*time.Second), "the second publisher is refused")
+	g.waitLog(t, "path already has a publisher", 10*time.Second)
+	require.NoError(t, first.wait(t, 60*time.Second), "the first publisher is not disturbed")
+	// The first publisher's whole clip arrives: every group of it, each
+	// complete from object 0.
+	cancel()
+	<-log.done
+	ids := log.groups(t)
+	// The subscription joins about two seconds into the eight-second clip.
+	require.GreaterOrEqual(t, len(ids), 4)
+	perGroup := map[uint64][]uint64{}
+	for _, o := range log.objects {
+		perGroup[o.Group] = append(perGroup[o.Group], o.ID)
 	}
-	require.Greater(t, objects, clipFrames/2)
+	for _, id := range ids[1 : len(ids)-1] {
+		require.Len(t, perGroup[id], clipGOP, "group %d complete", id)
+	}
 }
