@@ -116,7 +116,12 @@ func removeBroadcast(bs []*Broadcast, b *Broadcast) []*Broadcast {
 // limit, unless it is a moq-rs draft-14 peer (which closes the session on
 // REQUESTS_BLOCKED).
 func (s *Session) sendRequestsBlocked(max uint64) {
-	if s.moqRS || !s.ids.markBlocked(max) {
+	if !s.ids.markBlocked(max) {
+		return
+	}
+	if s.moqRS {
+		s.log.Warn("moq-rs peer: this session has used its requests; namespaces wait for another session",
+			"limit", moqRSMaxRequests)
 		return
 	}
 	s.log.Debug("out of request IDs", "peer_max", max)

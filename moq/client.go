@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/webtransport-go"
@@ -33,6 +34,9 @@ type DialOptions struct {
 	// quic.DialAddr); relays plug Happy Eyeballs in here.
 	DialQUIC func(ctx context.Context, addr string, tlsConf *tls.Config, qconf *quic.Config) (*quic.Conn, error)
 	Logger   *slog.Logger
+	// Secret is text of the URL, such as a token in a path segment, that
+	// Dial's logs and errors must not show.
+	Secret string
 }
 
 // Dial opens a MoQT session to rawURL: moqt://host:port[/path] over raw
@@ -99,7 +103,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 		rsp, ws, err := tr.Dial(ctx, rawURL, http.Header{})
 		if err != nil {
 			if rsp != nil {
-				return nil, fmt.Errorf("moq dial %s: HTTP %d: %w", rawURL, rsp.StatusCode, err)
+				return nil, fmt.Errorf("moq dial %s: HTTP %d: %w", redactURL(u, opts.Secret), rsp.StatusCode, err)
 			}
 			return nil, dialError(err, alpns)
 		}
@@ -134,18 +138,27 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 		return nil, err
 	}
 	s.start()
-	s.log.Info("moq session established", "url", redactURL(u), "peer_impl", s.peerImpl)
+	s.log.Info("moq session established", "url", redactURL(u, opts.Secret), "peer_impl", s.peerImpl)
 	return s, nil
 }
 
-// redactURL hides a token carried in the URL (path segment or ?jwt=) from
-// logs.
-func redactURL(u *url.URL) string {
+// redactURL hides what may carry a token from logs: the query (?jwt=),
+// a password, and secret wherever it appears (a token as a path segment).
+func redactURL(u *url.URL, secret string) string {
 	r := *u
 	if r.RawQuery != "" {
 		r.RawQuery = "…"
 	}
-	return r.Redacted()
+	return hideSecret(r.Redacted(), secret)
+}
+
+// hideSecret replaces secret, as is and as escaped in a URL path, in s.
+func hideSecret(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, secret, "…")
+	return strings.ReplaceAll(s, url.PathEscape(secret), "…")
 }
 
 // dialError names the versions offered when the handshake failed for lack

@@ -61,9 +61,15 @@ type Upstream struct {
 	mu     sync.Mutex
 	shards []*upstreamShard
 	assign map[string]int // broadcast namespace key → shard index
-	counts []int          // broadcasts per shard
-	limit  int            // broadcasts per session; 0: no limit
-	spawn  func(*upstreamShard)
+	counts []int          // live broadcasts per shard
+	// spent counts the announcements each shard's current session has made
+	// or will make: a moq-rs draft-14 relay allows limit requests over a
+	// session's whole life, so an ended broadcast does not give its request
+	// back. A shard that has spent them all and carries nothing reconnects
+	// for a fresh budget.
+	spent []int
+	limit int // requests per session; 0: no limit
+	spawn func(*upstreamShard)
 	// sleep waits d or until ctx ends (reporting false); tests record the
 	// backoff through it.
 	sleep func(ctx context.Context, d time.Duration) bool
@@ -112,9 +118,10 @@ func NewUpstream(origin *Origin, cfg UpstreamConfig) *Upstream {
 }
 
 func (u *Upstream) addShardLocked() *upstreamShard {
-	sh := &upstreamShard{u: u, index: len(u.shards)}
+	sh := &upstreamShard{u: u, index: len(u.shards), recycle: make(chan struct{}, 1)}
 	u.shards = append(u.shards, sh)
 	u.counts = append(u.counts, 0)
+	u.spent = append(u.spent, 0)
 	return sh
 }
 
@@ -133,7 +140,8 @@ func (u *Upstream) Run(ctx context.Context) error {
 	return nil
 }
 
-// releaseEnded frees the session slots of broadcasts that end.
+// releaseEnded forgets the broadcasts that end, and has a shard whose
+// session can announce no more and carries nothing reconnect.
 func (u *Upstream) releaseEnded(ctx context.Context) {
 	w := u.origin.watch()
 	defer u.origin.unwatch(w)
@@ -146,6 +154,12 @@ func (u *Upstream) releaseEnded(ctx context.Context) {
 			if i, ok := u.assign[ev.b.Namespace().key()]; ok {
 				delete(u.assign, ev.b.Namespace().key())
 				u.counts[i]--
+				if u.exhaustedLocked(i) {
+					select {
+					case u.shards[i].recycle <- struct{}{}:
+					default:
+					}
+				}
 			}
 			u.mu.Unlock()
 		}
@@ -157,8 +171,22 @@ func (u *Upstream) releaseEnded(ctx context.Context) {
 	}
 }
 
+// exhaustedLocked reports whether shard i's session has no request left
+// and no broadcast to carry.
+func (u *Upstream) exhaustedLocked(i int) bool {
+	return u.limit > 0 && u.counts[i] == 0 && u.spent[i] >= u.limit
+}
+
+// sessionStarted resets a shard's request budget for a new session, which
+// re-announces the shard's live broadcasts.
+func (u *Upstream) sessionStarted(i int) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.spent[i] = u.counts[i]
+}
+
 // shardOf returns the session a broadcast goes to, assigning it to the
-// least loaded one with room and opening another when all are full.
+// least loaded one with requests left and opening another when none has.
 func (u *Upstream) shardOf(ns Namespace) int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -168,7 +196,7 @@ func (u *Upstream) shardOf(ns Namespace) int {
 	}
 	best := -1
 	for i, n := range u.counts {
-		if (u.limit == 0 || n < u.limit) && (best < 0 || n < u.counts[best]) {
+		if (u.limit == 0 || u.spent[i] < u.limit) && (best < 0 || n < u.counts[best]) {
 			best = i
 		}
 	}
@@ -183,6 +211,7 @@ func (u *Upstream) shardOf(ns Namespace) int {
 	}
 	u.assign[key] = best
 	u.counts[best]++
+	u.spent[best]++
 	return best
 }
 
@@ -213,9 +242,18 @@ func (u *Upstream) Status() []UpstreamStatus {
 func (u *Upstream) redacted() string {
 	s := strings.ReplaceAll(u.cfg.URL, "{token}", "…")
 	if p, err := url.Parse(s); err == nil {
-		return redactURL(p)
+		return redactURL(p, "")
 	}
 	return s
+}
+
+// scrub hides the token in an error from the dial or the session, which
+// may quote the URL it was put into.
+func (u *Upstream) scrub(err error) string {
+	if err == nil {
+		return ""
+	}
+	return hideSecret(err.Error(), u.cfg.Token)
 }
 
 // upstreamShard is one session to the relay, carrying the broadcasts
@@ -223,6 +261,10 @@ func (u *Upstream) redacted() string {
 type upstreamShard struct {
 	u     *Upstream
 	index int
+
+	// recycle asks the shard to replace a session that has used all its
+	// requests (Upstream.exhaustedLocked).
+	recycle chan struct{}
 
 	mu         sync.Mutex
 	sess       *Session
@@ -254,7 +296,7 @@ func (sh *upstreamShard) filter(ns Namespace) bool {
 
 func (sh *upstreamShard) setErr(err error) {
 	sh.mu.Lock()
-	sh.lastErr = err.Error()
+	sh.lastErr = sh.u.scrub(err)
 	sh.mu.Unlock()
 }
 
@@ -291,13 +333,14 @@ func (sh *upstreamShard) run(ctx context.Context) {
 			sh.setErr(err)
 			wait := u.backoff(failures)
 			failures++
-			u.log.Warn("relay connection failed", "url", u.redacted(), "err", err, "retry_in", wait.Round(time.Millisecond))
+			u.log.Warn("relay connection failed", "url", u.redacted(), "err", u.scrub(err), "retry_in", wait.Round(time.Millisecond))
 			if !u.sleep(ctx, wait) {
 				return
 			}
 			continue
 		}
 		started := time.Now()
+		u.sessionStarted(sh.index)
 		sh.mu.Lock()
 		sh.sess, sh.since = sess, started
 		sh.mu.Unlock()
@@ -326,7 +369,7 @@ func (sh *upstreamShard) run(ctx context.Context) {
 		}
 		wait := u.backoff(failures)
 		failures++
-		u.log.Warn("relay session ended", "url", u.redacted(), "err", sess.Err(), "retry_in", wait.Round(time.Millisecond))
+		u.log.Warn("relay session ended", "url", u.redacted(), "err", u.scrub(sess.Err()), "retry_in", wait.Round(time.Millisecond))
 		if !u.sleep(ctx, wait) {
 			return
 		}
@@ -359,6 +402,7 @@ func (sh *upstreamShard) dial(ctx context.Context, target string) (*Session, err
 		TLSConfig: u.cfg.TLSConfig,
 		DialQUIC:  DialHappyEyeballs,
 		Logger:    u.log,
+		Secret:    u.cfg.Token,
 	})
 }
 
@@ -390,6 +434,17 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 			stop()
 			sess.CloseGracefully(2 * time.Second)
 			return uri, true
+		case <-sh.recycle:
+			sh.u.mu.Lock()
+			exhausted := sh.u.exhaustedLocked(sh.index)
+			sh.u.mu.Unlock()
+			if !exhausted {
+				continue // a broadcast came in meanwhile, or a stale signal
+			}
+			sh.u.log.Info("relay session has used its requests and carries no stream: reconnecting for new ones",
+				"limit", sh.u.limit)
+			sess.CloseGracefully(2 * time.Second)
+			return "", true
 		case <-sess.refusedCh:
 			re := sess.LastRefusal()
 			if re == nil || !authRefusal(re.Code) {

@@ -3,6 +3,7 @@ package moq
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,18 +59,68 @@ func TestUpstreamShardsForMoqRS(t *testing.T) {
 	}
 	require.Len(t, u.Status(), 2)
 
-	// Ten broadcasts end; ten new ones fit in the freed slots without a
-	// third session.
+	// Ten broadcasts end: their requests are spent all the same (a moq-rs
+	// session has 50 over its life), so ten new ones go to the session
+	// that has requests left.
 	for _, b := range bcs[:10] {
 		b.Close()
 	}
 	for i := range 10 {
-		_, err := origin.Publish(Namespace{"live", fmt.Sprintf("new%02d", i)}, nil)
+		b, err := origin.Publish(Namespace{"live", fmt.Sprintf("new%02d", i)}, nil)
+		require.NoError(t, err)
+		bcs = append(bcs, b)
+	}
+	require.Eventually(t, func() bool {
+		_, all := announced()
+		return len(all) == 60 && all["live/cam00"] == 0
+	}, 10*time.Second, 10*time.Millisecond, "every new broadcast announced")
+	require.Len(t, u.Status(), 2)
+
+	// The broadcasts of the session that has spent its requests end: with
+	// nothing to carry, it reconnects for a fresh budget, and 45 more
+	// broadcasts are announced without a third session.
+	u.mu.Lock()
+	full := slices.Index(u.spent, moqRSMaxRequests)
+	require.GreaterOrEqual(t, full, 0, "a session has spent its requests: %v", u.spent)
+	var onFull []*Broadcast
+	for _, b := range bcs {
+		if i, ok := u.assign[b.Namespace().key()]; ok && i == full {
+			onFull = append(onFull, b)
+		}
+	}
+	u.mu.Unlock()
+	var first *Session
+	for _, sess := range srv.Sessions() {
+		if sess.requestsReceived() == moqRSMaxRequests {
+			first = sess
+		}
+	}
+	require.NotNil(t, first)
+	for _, b := range onFull {
+		b.Close()
+	}
+	require.Eventually(t, func() bool { return first.Context().Err() != nil }, 10*time.Second, 10*time.Millisecond,
+		"the spent session is replaced")
+	for i := range 45 {
+		_, err := origin.Publish(Namespace{"live", fmt.Sprintf("more%02d", i)}, nil)
 		require.NoError(t, err)
 	}
 	require.Eventually(t, func() bool {
 		_, all := announced()
-		return all["live/new09"] == 1 && all["live/cam00"] == 0
-	}, 10*time.Second, 10*time.Millisecond)
+		return len(all) == 60-len(onFull)+45
+	}, 10*time.Second, 10*time.Millisecond, "the remaining and 45 new broadcasts announced")
+	per, _ = announced()
+	require.Len(t, per, 2)
 	require.Len(t, u.Status(), 2)
+	for _, sess := range srv.Sessions() {
+		require.LessOrEqual(t, sess.requestsReceived(), moqRSMaxRequests, "requests on one session")
+	}
+}
+
+// requestsReceived is the number of request IDs the peer has used.
+func (s *Session) requestsReceived() int {
+	r := s.ids
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return int(r.expect-r.parity) / 2
 }

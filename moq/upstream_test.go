@@ -1,8 +1,11 @@
 package moq
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -317,4 +320,52 @@ func TestUpstreamUnreachable(t *testing.T) {
 	require.LessOrEqual(t, waits[0], 250*time.Millisecond)
 	require.GreaterOrEqual(t, waits[2], 500*time.Millisecond)
 	require.NotEmpty(t, u.Status()[0].LastError)
+}
+
+// A token carried as a URL path segment stays out of the logs and the
+// status, also when the relay answers the WebTransport request with an
+// HTTP error that quotes the URL.
+func TestUpstreamHidesPathToken(t *testing.T) {
+	_, addr := testServer(t, NewOrigin(), SessionConfig{})
+	const token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJnYXRld2F5In0.c2lnbmF0dXJl"
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	u := NewUpstream(NewOrigin(), UpstreamConfig{
+		Name: "a", URL: "https://" + addr + "/not-moq/{token}", Token: token,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		TLSConfig: insecureTLS(),
+		Logger:    slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	rec := &recordSleep{sig: make(chan struct{}, 1)}
+	u.sleep = rec.sleep
+	cancel := runUpstream(t, u)
+	for len(rec.recorded()) < 2 {
+		select {
+		case <-rec.sig:
+		case <-time.After(rawTimeout):
+			t.Fatal("no retry")
+		}
+	}
+	cancel()
+	st := u.Status()[0]
+	require.Contains(t, st.LastError, "HTTP 404", "the relay's answer is reported")
+	require.Contains(t, st.LastError, "/not-moq/…")
+	require.NotContains(t, st.LastError, token)
+	require.NotContains(t, st.URL, token)
+	logMu.Lock()
+	defer logMu.Unlock()
+	require.Contains(t, logs.String(), "relay connection failed")
+	require.NotContains(t, logs.String(), token)
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
