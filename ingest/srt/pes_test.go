@@ -152,6 +152,16 @@ func TestPESAssembly(t *testing.T) {
 		require.Equal(t, 1, *errs)
 	})
 
+	t.Run("lost start of the next PES costs that PES only", func(t *testing.T) {
+		p, got, lost, errs := testStreamProgram()
+		feed(t, p, v1...)
+		feed(t, p, v2[1:]...) // v2 is one packet: lost whole
+		feed(t, p, v3...)
+		require.Equal(t, []pesOut{f1, f3}, *got, "v1 was whole at its stuffed packet")
+		require.Equal(t, 1, *lost)
+		require.Zero(t, *errs, "nothing was being collected when the gap showed")
+	})
+
 	t.Run("duplicate ignored", func(t *testing.T) {
 		p, got, lost, _ := testStreamProgram()
 		feed(t, p, v1[0], v1[0])
