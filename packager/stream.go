@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,8 +96,11 @@ type Stream struct {
 
 	scratch []byte // chunk headers are built here, see chunk
 
-	view  atomic.Pointer[view]
-	stats counters
+	view atomic.Pointer[view]
+	// declared are the current publication's track names, known before
+	// its first catalog (Declares).
+	declared atomic.Pointer[[]string]
+	stats    counters
 }
 
 // scratchLen bounds what a chunk may hold before its last NAL unit to be
@@ -158,6 +162,7 @@ func (s *Stream) SetTracks(tracks []ingest.Track) error {
 		s.flushHeld(t, 0)
 	}
 	names := trackNames(tracks)
+	s.declared.Store(&names)
 	order := make([]*track, len(tracks))
 	for i, name := range names {
 		t := s.tracks[name]
@@ -568,6 +573,18 @@ func (s *Stream) Track(name string) (TrackInfo, bool) {
 		}
 	}
 	return TrackInfo{}, false
+}
+
+// Declares reports whether the current publication has a track called
+// name, whether or not a catalog lists it yet: a subscriber that asks right
+// after the announce (as relays do) waits for its first object instead of
+// being refused.
+func (s *Stream) Declares(name string) bool {
+	if _, ok := s.Track(name); ok {
+		return true
+	}
+	d := s.declared.Load()
+	return d != nil && slices.Contains(*d, name)
 }
 
 // Stats returns the stream's counters.

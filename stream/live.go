@@ -32,10 +32,8 @@ type liveStream struct {
 	frames   uint64
 }
 
-// attach makes req the stream's publication, per the path's policy.
-func (s *liveStream) attach(req ingest.PublishRequest, policy ingest.Policy) (*publication, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// attachLocked makes req the stream's publication, per the path's policy.
+func (s *liveStream) attachLocked(req ingest.PublishRequest, policy ingest.Policy) (*publication, error) {
 	if s.ended {
 		return nil, moq.ErrBroadcastDone
 	}
@@ -218,7 +216,7 @@ func (s *liveStream) provide(_ *moq.Broadcast, rest moq.Namespace, name string) 
 	if s.ended {
 		return nil
 	}
-	if _, ok := s.pkg.Track(name); !ok {
+	if !s.pkg.Declares(name) {
 		return nil
 	}
 	t, err := s.trackLocked(name)

@@ -63,19 +63,22 @@ func (r *Registry) Publish(_ context.Context, req ingest.PublishRequest) (ingest
 	if r.closed {
 		return nil, moq.ErrBroadcastDone
 	}
-	s := r.streams[req.Path]
-	if s == nil {
-		var err error
-		s, err = r.newStream(req.Path)
-		if err != nil {
-			return nil, err
-		}
-		r.streams[req.Path] = s
+	if s := r.streams[req.Path]; s != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.attachLocked(req, r.cfg.Auth.Policy(req.Path))
 	}
-	return s.attach(req, r.cfg.Auth.Policy(req.Path))
+	s, p, err := r.newStream(req)
+	if err != nil {
+		return nil, err
+	}
+	r.streams[req.Path] = s
+	return p, nil
 }
 
-func (r *Registry) newStream(path string) (*liveStream, error) {
+// newStream starts a stream with req as its publication.
+func (r *Registry) newStream(req ingest.PublishRequest) (*liveStream, *publication, error) {
+	path := req.Path
 	s := &liveStream{
 		reg:    r,
 		path:   path,
@@ -88,21 +91,26 @@ func (r *Registry) newStream(path string) (*liveStream, error) {
 	s.pkg = packager.New(pcfg, (*output)(s))
 	// Subscribers may arrive as soon as the broadcast is announced, before
 	// this function returns (relays subscribe right after the announce):
-	// s.mu holds them off until the stream is set up.
+	// s.mu holds them off until the publication's tracks are known.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	bc, err := r.cfg.Origin.Publish(moq.Namespace(ingest.Namespace(path)), moq.TrackProviderFunc(s.provide))
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", path, err)
+		return nil, nil, fmt.Errorf("stream %s: %w", path, err)
 	}
 	s.bc = bc
 	// The catalog track exists from the start, so a subscriber that comes
 	// before the first keyframe waits for the catalog instead of failing.
 	if _, err := s.trackLocked(packager.CatalogTrackName); err != nil {
 		bc.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return s, nil
+	p, err := s.attachLocked(req, r.cfg.Auth.Policy(path))
+	if err != nil {
+		bc.Close()
+		return nil, nil, err
+	}
+	return s, p, nil
 }
 
 // Info describes a live stream for status pages.

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/hex"
+	"runtime"
 	"testing"
 	"time"
 
@@ -151,4 +152,28 @@ func TestReconnectWithinGraceAndExpiry(t *testing.T) {
 	default:
 		t.Fatal("broadcast not closed")
 	}
+}
+
+// A subscriber that asks for a track the moment the broadcast appears (as
+// relays do right after the announce) finds it: the publication's tracks
+// are known before anyone can look the broadcast up.
+func TestSubscribeRightAfterAnnounce(t *testing.T) {
+	reg, origin := newTestRegistry(t, nil)
+	ns := moq.Namespace(ingest.Namespace("live/cam1"))
+	found := make(chan bool, 1)
+	go func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if bc, _ := origin.Lookup(ns); bc != nil {
+				found <- bc.Track(nil, "video") != nil
+				return
+			}
+			runtime.Gosched()
+		}
+		found <- false
+	}()
+	pub, err := reg.Publish(context.Background(), ingest.PublishRequest{Path: "live/cam1", Tracks: testTracks()})
+	require.NoError(t, err)
+	defer pub.Close()
+	require.True(t, <-found, "video track found at the announce")
 }
