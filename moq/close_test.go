@@ -1,6 +1,7 @@
 package moq
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -273,5 +274,106 @@ func TestNoGoroutineOutlivesServeAndClose(t *testing.T) {
 	for _, s := range sessions[2:] {
 		<-s.Context().Done()
 		require.NoError(t, s.Close())
+	}
+}
+
+// A publisher that receives GOAWAY (from a relay) finishes the group in
+// flight, starts no new one, ends the subscription with PUBLISH_DONE
+// GOING_AWAY, and closes the session once nothing is left.
+func TestGoAwayFinishesGroupInFlight(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			origin := NewOrigin()
+			bc, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			tr, err := bc.CreateTrack("video", TrackOptions{})
+			require.NoError(t, err)
+			require.NoError(t, tr.StartGroup(5))
+			require.NoError(t, tr.WriteObject([]byte("g5o0")))
+
+			subscribed := make(chan struct{})
+			type result struct {
+				payloads []string
+				fin      bool
+				done     *wire.PublishDone
+				code     wire.SessionErrorCode
+				extra    bool
+			}
+			res := make(chan result, 1)
+			addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
+				var r result
+				defer func() { res <- r }()
+				if _, ok := p.read().(*wire.ClientSetup); !ok {
+					return
+				}
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				pn, ok := p.read().(*wire.PublishNamespace)
+				if !ok {
+					return
+				}
+				p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
+				p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
+				if _, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK); !ok {
+					return
+				}
+				// GOAWAY once group 5 is in flight: its first object is here.
+				st := p.acceptUni()
+				st.SetReadDeadline(time.Now().Add(rawTimeout))
+				br := bufio.NewReader(st)
+				typ, err := wire.ReadStreamType(br)
+				require.NoError(t, err)
+				h, err := wire.ReadSubgroupHeader(br, v, typ)
+				require.NoError(t, err)
+				require.Equal(t, uint64(5), h.GroupID)
+				sg := wire.SubgroupStream{Version: v, Header: h}
+				readObject := func() (string, error) {
+					oh, err := sg.ReadObjectHeader(br)
+					if err != nil {
+						return "", err
+					}
+					b := make([]byte, oh.PayloadLength)
+					_, err = io.ReadFull(br, b)
+					return string(b), err
+				}
+				o, err := readObject()
+				require.NoError(t, err)
+				r.payloads = append(r.payloads, o)
+				p.send(&wire.GoAway{})
+				close(subscribed)
+				for {
+					o, err := readObject()
+					if errors.Is(err, io.EOF) {
+						r.fin = true
+						break
+					}
+					if err != nil {
+						break
+					}
+					r.payloads = append(r.payloads, o)
+				}
+				r.done, _ = p.readUntil(p.notAnnounce).(*wire.PublishDone)
+				ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+				defer cancel()
+				_, err = p.c.AcceptUniStream(ctx)
+				r.extra = err == nil
+				r.code, _ = p.closed()
+			})
+			s := dialTestWith(t, "moqt://"+addr, DialOptions{Origin: origin, Versions: []wire.Version{v}})
+			<-subscribed
+			<-s.goawayCh
+			// The group in flight goes on; the next one is not sent.
+			require.NoError(t, tr.WriteObject([]byte("g5o1")))
+			require.NoError(t, tr.StartGroup(6))
+			require.NoError(t, tr.WriteObject([]byte("g6o0")))
+
+			r := <-res
+			require.Equal(t, []string{"g5o0", "g5o1"}, r.payloads)
+			require.True(t, r.fin, "group 5 ends with FIN")
+			require.NotNil(t, r.done)
+			require.Equal(t, wire.DoneGoingAway, r.done.StatusCode)
+			require.Equal(t, uint64(1), r.done.StreamCount)
+			require.False(t, r.extra, "no stream for group 6")
+			require.Equal(t, wire.SessionNoError, r.code, "the publisher closes once nothing is open")
+		})
 	}
 }

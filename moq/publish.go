@@ -298,6 +298,12 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 		})
 		return sub.stopCode, sub.stopReason
 	}
+	// After the peer's GOAWAY the group in flight is finished and no new
+	// one is started, so the session empties at group boundaries (a relay
+	// resubscribes on the session that replaces this one).
+	goaway := sub.s.goawayCh
+	var inFlight *group
+	const goingAway = "going away"
 	for {
 		if sub.ctx.Err() != nil {
 			return stopped()
@@ -309,8 +315,17 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 			case <-sub.r.notify:
 			case <-sub.ctx.Done():
 				return stopped()
+			case <-goaway:
+				if inFlight == nil {
+					return wire.DoneGoingAway, goingAway
+				}
+				goaway = nil // finish the group first
 			}
 		case evObject:
+			if ev.group != inFlight && sub.s.peerSentGoAway() {
+				return wire.DoneGoingAway, goingAway
+			}
+			inFlight = ev.group
 			if ev.skipped > 0 {
 				w.reset(wire.ResetDeliveryTimeout)
 				sub.s.countDrop(uint64(ev.skipped))
@@ -329,6 +344,10 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 			}
 		case evGroupEnd:
 			w.finish(ev.group)
+			inFlight = nil
+			if sub.s.peerSentGoAway() {
+				return wire.DoneGoingAway, goingAway
+			}
 		case evEnd:
 			if ev.trackEnded {
 				w.endOfTrack(ev.group)

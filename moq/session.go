@@ -460,8 +460,19 @@ func (s *Session) closeWhenIdle() {
 			return
 		}
 	}
+	// Closing the connection discards stream data not yet acknowledged: the
+	// tail of the last group a subscription finished, its PUBLISH_DONE.
+	select {
+	case <-s.ctx.Done():
+		return
+	case <-time.After(idleLinger):
+	}
 	s.fail(&SessionError{Code: wire.SessionNoError, Reason: "GOAWAY received, nothing left open"})
 }
+
+// idleLinger is how long a session emptied by GOAWAY waits before closing,
+// so what it sent last can be delivered and acknowledged.
+const idleLinger = 500 * time.Millisecond
 
 // writeControl writes one control message; writes from all goroutines are
 // serialised so messages never interleave.
@@ -614,6 +625,16 @@ func (s *Session) onGoAway(m *wire.GoAway) error {
 		s.goSafe(s.closeWhenIdle)
 	}
 	return nil
+}
+
+// peerSentGoAway reports whether the peer has sent GOAWAY.
+func (s *Session) peerSentGoAway() bool {
+	select {
+	case <-s.goawayCh:
+		return true
+	default:
+		return false
+	}
 }
 
 // GoAwayURI reports whether the peer sent GOAWAY, and the URI it named.

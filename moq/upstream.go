@@ -426,8 +426,9 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 		case <-sess.goawayCh:
 			uri, _ := sess.GoAwayURI()
 			sh.u.log.Info("relay sent GOAWAY: finishing in-flight groups, then reconnecting", "new_uri", uri)
-			// In-flight groups get a moment to complete before the old
-			// session closes.
+			// Subscriptions end at their group boundaries and the session
+			// closes itself once empty (Session.closeWhenIdle); a group
+			// that takes longer than goAwayDrain is cut.
 			drain, stop := context.WithCancel(ctx)
 			context.AfterFunc(sess.Context(), stop)
 			sh.u.sleep(drain, goAwayDrain)
@@ -460,9 +461,9 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 	}
 }
 
-// goAwayDrain is how long a session that received GOAWAY keeps sending
-// before it closes.
-const goAwayDrain = time.Second
+// goAwayDrain bounds how long a session that received GOAWAY keeps sending
+// the groups in flight: longer than a keyframe interval of any sane stream.
+const goAwayDrain = 10 * time.Second
 
 func authRefusal(c wire.RequestErrorCode) bool {
 	return c == wire.RequestUnauthorized || c == wire.RequestMalformedAuthToken || c == wire.RequestExpiredAuthToken
