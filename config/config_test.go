@@ -62,6 +62,58 @@ func TestLoadRejectsUnknownKeysAndEnv(t *testing.T) {
 	require.ErrorContains(t, err, "MOQGW_GRACE")
 }
 
+// A file with an unknown key and a bad value, and a misspelt variable, are
+// reported together, and what could be read is still returned for
+// Validate.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gw.yaml")
+	yaml := "rtmp:\n  lisen: \":1\"\nrelays:\n  - url: moqt://relay.example:443\n    sessions: many\nstreams:\n  - path: /live/cam1/\n"
+	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+	c, err := Load(path, []string{"MOQGW_RTMP_LISEN=:1"})
+	for _, want := range []string{"lisen", "many", "MOQGW_RTMP_LISEN: no such setting"} {
+		require.ErrorContains(t, err, want)
+	}
+	require.Len(t, c.Streams, 1, "the rest of the file is read")
+	require.ErrorContains(t, c.Validate(), `write "live/cam1"`)
+}
+
+func TestValidateStreamPaths(t *testing.T) {
+	for path, want := range map[string]string{
+		"*":              "",
+		"live/*":         "",
+		"live/cam1":      "",
+		"live/cam1/":     `write "live/cam1"`,
+		"/studio/*":      `write "studio/*"`,
+		"live//cam1":     `write "live/cam1"`,
+		"live/cam*":      "* only as the whole path",
+		"live/*/cam1":    "* only as the whole path",
+		"live/../secret": "segment",
+	} {
+		c := Default()
+		c.Streams = []StreamRule{{Path: path}}
+		err := c.Validate()
+		if want == "" {
+			require.NoError(t, err, path)
+		} else {
+			require.ErrorContains(t, err, want, path)
+		}
+	}
+}
+
+func TestValidateRelayTLS(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(ca, []byte("-----BEGIN CERTIFICATE-----\n"), 0o600))
+	for tlsMode, ok := range map[string]bool{"": true, "system": true, "insecure": true, ca: true, "insecur": false} {
+		c := Default()
+		c.Relays = []Relay{{URL: "moqt://relay.example:443", TLS: tlsMode}}
+		if ok {
+			require.NoError(t, c.Validate(), tlsMode)
+		} else {
+			require.ErrorContains(t, c.Validate(), "relays[0].tls: not system or insecure, and not a CA file", tlsMode)
+		}
+	}
+}
+
 func TestValidateListsEveryProblem(t *testing.T) {
 	c := Default()
 	c.Log.Format = "xml"

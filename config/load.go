@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"strconv"
@@ -20,23 +21,31 @@ const EnvPrefix = "MOQGW_"
 // empty) and then with MOQGW_* variables from environ (os.Environ() form).
 // Unknown YAML keys are errors, so a typo never silently falls back to a
 // default.
+//
+// On an error the returned Config still holds everything that could be
+// read, so that the caller can validate it too and report every problem at
+// once.
 func Load(path string, environ []string) (Config, error) {
 	c := Default()
+	var errs []error
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return c, fmt.Errorf("config: %w", err)
-		}
-		dec := yaml.NewDecoder(bytes.NewReader(b))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil {
-			return c, fmt.Errorf("config %s: %w", path, err)
+			errs = append(errs, fmt.Errorf("config: %w", err))
+		} else {
+			dec := yaml.NewDecoder(bytes.NewReader(b))
+			dec.KnownFields(true)
+			// yaml.v3 decodes what it can past unknown keys and type
+			// errors, and lists them all in one error.
+			if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+				errs = append(errs, fmt.Errorf("config %s: %w", path, err))
+			}
 		}
 	}
 	if err := applyEnv(&c, environ); err != nil {
-		return c, err
+		errs = append(errs, err)
 	}
-	return c, nil
+	return c, errors.Join(errs...)
 }
 
 // applyEnv sets scalar fields from MOQGW_* variables. Every variable with

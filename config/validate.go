@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/moqgw/moq-gateway/ingest"
 )
 
 // Validate reports every problem of c at once (errors.Join), so a user
@@ -81,6 +84,10 @@ func (c *Config) Validate() error {
 			add("%s.path: empty", key)
 		case paths[s.Path]:
 			add("%s.path: %q is listed twice", key, s.Path)
+		default:
+			if err := checkPathPattern(s.Path); err != nil {
+				add("%s.path: %v", key, err)
+			}
 		}
 		paths[s.Path] = true
 		if s.Key != "" && s.Pass != "" {
@@ -104,6 +111,26 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkPathPattern accepts what ingest.Auth matches: "*", "prefix/*" or a
+// clean stream path. Anything else would never match a publisher.
+func checkPathPattern(p string) error {
+	if p == "*" {
+		return nil
+	}
+	base := strings.TrimSuffix(p, "/*")
+	if strings.Contains(base, "*") {
+		return fmt.Errorf("%q: * only as the whole path or as the last segment (prefix/*)", p)
+	}
+	clean, err := ingest.CleanPath(base)
+	if err != nil {
+		return fmt.Errorf("%q: %w", p, err)
+	}
+	if clean != base {
+		return fmt.Errorf("%q: publishers' paths are matched clean; write %q", p, strings.Replace(p, base, clean, 1))
+	}
+	return nil
 }
 
 func (r Relay) validate(key string) []error {
@@ -131,6 +158,13 @@ func (r Relay) validate(key string) []error {
 	case "", "auto", "14", "16":
 	default:
 		errs = append(errs, fmt.Errorf("%s.draft: %q is not auto, 14 or 16", key, r.Draft))
+	}
+	switch r.TLS {
+	case "", "system", "insecure":
+	default:
+		if _, err := os.Stat(r.TLS); err != nil {
+			errs = append(errs, fmt.Errorf("%s.tls: not system or insecure, and not a CA file: %w", key, err))
+		}
 	}
 	return errs
 }

@@ -53,10 +53,9 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	cfg, err := config.Load(*cfgPath, environ)
-	if err != nil {
-		return usageError{err}
-	}
+	// Problems of the file, the environment and the result are reported
+	// together, so one run shows everything to fix.
+	cfg, loadErr := config.Load(*cfgPath, environ)
 	override := map[string]*string{}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -86,7 +85,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 		}
 		*dst = v
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(loadErr, cfg.Validate()); err != nil {
 		return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 	}
 	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
@@ -183,6 +182,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		closers = append(closers, ln)
 		log.Info("listening", "proto", name, "addr", ln.Addr().String())
 		return ln, nil
+	}
+	if !userCert && (cfg.RTMP.RTMPSListen != "" || cfg.RTSP.RTSPSListen != "") {
+		// The self-signed MoQ certificate would fail every encoder's check.
+		log.Info("RTMPS and RTSPS are off: they need tls.cert and tls.key")
 	}
 	if cfg.RTMP.Listen != "" {
 		g.rtmp = &rtmp.Server{Sink: g.reg, Auth: g.auth, Logger: log}
