@@ -115,7 +115,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 				ws.CloseWithError(webtransport.SessionErrorCode(wire.SessionVersionNegotiationFailed), "no common version")
 				return nil, &SessionError{
 					Code:   wire.SessionVersionNegotiationFailed,
-					Reason: fmt.Sprintf("we offered %v over WebTransport, server selected %q", alpns, p),
+					Reason: fmt.Sprintf("we offered %v over WebTransport; the server chose %s", alpns, wtChoice(p)),
 				}
 			}
 			v = wire.Draft14
@@ -161,6 +161,14 @@ func hideSecret(s, secret string) string {
 	return strings.ReplaceAll(s, url.PathEscape(secret), "…")
 }
 
+// wtChoice describes the WT-Protocol a server selected.
+func wtChoice(p string) string {
+	if p == "" {
+		return "no WT-Protocol, which means draft-14 in SETUP"
+	}
+	return fmt.Sprintf("%q", p)
+}
+
 // dialError names the versions offered when the handshake failed for lack
 // of a common ALPN (TLS no_application_protocol, QUIC CRYPTO_ERROR 0x178).
 func dialError(err error, alpns []string) error {
@@ -168,7 +176,7 @@ func dialError(err error, alpns []string) error {
 	if errors.As(err, &te) && te.ErrorCode == 0x100+120 {
 		return &SessionError{
 			Code:   wire.SessionVersionNegotiationFailed,
-			Reason: fmt.Sprintf("server supports none of the offered protocols %v: %v", alpns, err),
+			Reason: fmt.Sprintf("server supports none of the offered protocols %v (QUIC does not say which it has): %v", alpns, err),
 			Remote: true,
 		}
 	}

@@ -130,6 +130,45 @@ func TestSetupVersionListWithoutDraft14(t *testing.T) {
 	}
 }
 
+// A moq-00 CLIENT_SETUP whose list also names versions the gateway does
+// not know (moq-lite's, other drafts) selects draft-14 and ignores the rest.
+func TestSetupVersionListWithUnknownVersions(t *testing.T) {
+	for _, webTransport := range []bool{false, true} {
+		name := "quic"
+		if webTransport {
+			name = "webtransport"
+		}
+		t.Run(name, func(t *testing.T) {
+			_, addr := testServer(t, NewOrigin(), SessionConfig{})
+			p := newRawPeer(t, dialRawConn(t, addr, webTransport, wire.ALPNDraft14, nil), wire.Draft14)
+			cs := &wire.ClientSetup{
+				Versions: []wire.Version{0xff0bad00, 0xff00000d, wire.Draft14, 0xff000011},
+				Params:   wire.SetupParams{MaxRequestID: 10},
+			}
+			if !webTransport {
+				path := ""
+				cs.Params.Path = &path
+			}
+			p.send(cs)
+			ss, ok := p.read().(*wire.ServerSetup)
+			require.True(t, ok)
+			require.Equal(t, wire.Draft14, ss.SelectedVersion)
+		})
+	}
+}
+
+// WebTransport sessions are served at the configured path only.
+func TestWebTransportPath(t *testing.T) {
+	srv := &Server{Origin: NewOrigin(), WebTransportPath: "/relay/moq"}
+	addr := testServerWith(t, srv)
+	ctx := testCtx(t)
+	s, err := Dial(ctx, "https://"+addr+"/relay/moq", DialOptions{TLSConfig: insecureTLS(), Logger: testLogger()})
+	require.NoError(t, err)
+	s.Close()
+	_, err = Dial(ctx, "https://"+addr+DefaultWebTransportPath, DialOptions{TLSConfig: insecureTLS(), Logger: testLogger()})
+	require.ErrorContains(t, err, "HTTP 404")
+}
+
 // A SERVER_SETUP that selects a version we did not offer fails the dial.
 func TestClientRejectsUnofferedVersion(t *testing.T) {
 	ln := rawServer(t, wire.ALPNDraft14, func(p *rawPeer) {
