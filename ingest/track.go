@@ -65,6 +65,10 @@ type Track struct {
 
 	// AudioSpecificConfig is the MPEG-4 AudioSpecificConfig of an AAC track.
 	AudioSpecificConfig []byte
+	// OpusHead is the Opus identification header (RFC 7845 §5.1) when the
+	// protocol carries one (Enhanced RTMP): channel mapping, output gain,
+	// pre-skip and input rate come from it.
+	OpusHead []byte
 	// SampleRate and Channels describe audio tracks (Opus: 48000 and the
 	// channel count of its identification header).
 	SampleRate int

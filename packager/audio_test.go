@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/ingest"
 )
 
 func TestParseASC(t *testing.T) {
@@ -73,4 +75,47 @@ func TestOpusPacketSamples(t *testing.T) {
 			require.Equal(t, tt.want, n)
 		})
 	}
+}
+
+// opusHead51 is libopus's identification header for 5.1: family 1, four
+// streams of which two coupled, pre-skip 312, input 48 kHz, gain -256.
+var opusHead51 = []byte{
+	'O', 'p', 'u', 's', 'H', 'e', 'a', 'd', 1, 6,
+	0x38, 0x01, // pre-skip 312, little-endian
+	0x80, 0xbb, 0x00, 0x00, // 48000
+	0x00, 0xff, // gain -256
+	1, 4, 2, 0, 4, 1, 2, 3, 5,
+}
+
+func TestParseOpusHead(t *testing.T) {
+	h, err := parseOpusHead(opusHead51)
+	require.NoError(t, err)
+	require.Equal(t, &opusHead{
+		channels: 6, preSkip: 312, inputRate: 48000, outputGain: -256,
+		family: 1, streams: 4, coupled: 2, mapping: []byte{0, 4, 1, 2, 3, 5},
+	}, h)
+
+	stereo := append([]byte("OpusHead"), 1, 2, 0x38, 0x01, 0x44, 0xac, 0, 0, 0, 0, 0)
+	h, err = parseOpusHead(stereo)
+	require.NoError(t, err)
+	require.Equal(t, &opusHead{channels: 2, preSkip: 312, inputRate: 44100}, h)
+
+	bad := map[string][]byte{
+		"short":             opusHead51[:18],
+		"signature":         append([]byte("OpusTags"), opusHead51[8:]...),
+		"version 2.0":       append(append([]byte("OpusHead"), 0x20), opusHead51[9:]...),
+		"no channels":       append(append([]byte("OpusHead"), 1, 0), opusHead51[10:]...),
+		"family 0, 6 ch":    append(append([]byte("OpusHead"), 1, 6), stereo[10:]...),
+		"table too short":   opusHead51[:len(opusHead51)-1],
+		"no streams":        append(append([]byte(nil), opusHead51[:19]...), 0, 0, 0, 0, 0, 0, 0, 0),
+		"coupled > streams": append(append([]byte(nil), opusHead51[:19]...), 1, 2, 0, 0, 0, 0, 0, 0),
+		"mapping past end":  append(append([]byte(nil), opusHead51[:19]...), 4, 2, 0, 4, 1, 2, 3, 6),
+	}
+	for name, b := range bad {
+		_, err := parseOpusHead(b)
+		require.ErrorIs(t, err, errOpusHead, name)
+	}
+	// A bad header is the track's error, not a guess.
+	_, err = newDecoderConfig(ingest.Track{Codec: ingest.CodecOpus, Timescale: 48000, Channels: 2, OpusHead: bad["no streams"]})
+	require.ErrorIs(t, err, errOpusHead)
 }

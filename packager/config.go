@@ -38,8 +38,9 @@ type decoderConfig struct {
 	vps, sps, pps [][]byte
 	av1SeqHdr     []byte
 
-	asc      []byte // AAC AudioSpecificConfig
-	channels int    // audio output channels
+	asc      []byte    // AAC AudioSpecificConfig
+	opus     *opusHead // the source's Opus identification header, if any
+	channels int       // audio output channels
 
 	// timescale is the media timescale: 90 kHz for video, the output sample
 	// rate for audio.
@@ -92,6 +93,13 @@ func newDecoderConfig(t ingest.Track) (*decoderConfig, error) {
 		c.channels = t.Channels
 	case ingest.CodecOpus:
 		c.channels = t.Channels
+		if len(t.OpusHead) > 0 {
+			h, err := parseOpusHead(t.OpusHead)
+			if err != nil {
+				return nil, err
+			}
+			c.opus, c.channels = h, int(h.channels)
+		}
 	default:
 		return nil, fmt.Errorf("unsupported codec %q", t.Codec)
 	}

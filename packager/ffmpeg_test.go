@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // These tests package real encoder output. ffmpeg writes a short MPEG-TS
@@ -452,6 +453,55 @@ func TestFFmpegOpus(t *testing.T) {
 	require.Equal(t, uint64(1000), ao[49].group)
 	verifyTrack(t, s, rec, "audio", src.trackFrames(0), 90000,
 		probe{CodecName: "opus", SampleRate: "48000", Channels: 2}, ffprobe(t, ts, "a:0"), false)
+}
+
+// TestFFmpegOpusHead packages ffmpeg's 5.1 Opus with the OpusHead it
+// wrote (what Enhanced RTMP carries): the dOps box holds that header's
+// values, little-endian fields turned big-endian, and ffprobe decodes six
+// channels from the CMAF track.
+func TestFFmpegOpusHead(t *testing.T) {
+	requireFFmpeg(t)
+	in := filepath.Join(t.TempDir(), "in.opus")
+	ffmpeg(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2",
+		"-ac", "6", "-c:a", "libopus", "-b:a", "192k", "-frame_duration", "20", "-f", "opus", in)
+	b, err := os.ReadFile(in)
+	require.NoError(t, err)
+	pkts := ingesttest.OggPackets(t, b)
+	require.Greater(t, len(pkts), 50)
+	head := pkts[0]
+	src := source{tracks: []ingest.Track{{
+		Codec: ingest.CodecOpus, Timescale: opusRate, SampleRate: opusRate, Channels: 2, OpusHead: head,
+	}}}
+	var dts int64
+	for _, p := range pkts[2:] { // after OpusHead and OpusTags
+		n, err := opusPacketSamples(p)
+		require.NoError(t, err)
+		src.frames = append(src.frames, ingest.Frame{DTS: dts, PTS: dts, Keyframe: true, AU: [][]byte{p}})
+		dts += int64(n)
+	}
+	s, rec := pack(t, src, Config{})
+
+	info, ok := s.Track("audio")
+	require.True(t, ok)
+	f, err := mp4.DecodeFile(bytes.NewReader(info.Init))
+	require.NoError(t, err)
+	entry, ok := f.Moov.Trak.Mdia.Minf.Stbl.Stsd.Children[0].(*mp4.AudioSampleEntryBox)
+	require.True(t, ok)
+	require.EqualValues(t, 6, entry.ChannelCount)
+	require.Equal(t, &mp4.DopsBox{
+		OutputChannelCount:   6,
+		PreSkip:              binary.LittleEndian.Uint16(head[10:]),
+		InputSampleRate:      binary.LittleEndian.Uint32(head[12:]),
+		OutputGain:           int16(binary.LittleEndian.Uint16(head[16:])),
+		ChannelMappingFamily: 1,
+		StreamCount:          head[19],
+		CoupledCount:         head[20],
+		ChannelMapping:       head[21:27],
+	}, entry.Dops)
+	require.Equal(t, "6", rec.catalogs(t)[0].Track("audio").ChannelConfig)
+
+	verifyTrack(t, s, rec, "audio", src.frames, opusRate,
+		probe{CodecName: "opus", SampleRate: "48000", Channels: 6}, ffprobe(t, in, "a:0"), false)
 }
 
 func TestFFmpegAV1(t *testing.T) {

@@ -49,6 +49,7 @@ func FuzzDecoderConfig(f *testing.F) {
 	f.Add(byte(3), ascHE24s, []byte(nil), []byte(nil))
 	f.Add(byte(3), []byte{0x17, 0x80, 0x5d, 0xc0, 0x10}, []byte(nil), []byte(nil))
 	f.Add(byte(4), []byte{6}, []byte(nil), []byte(nil))
+	f.Add(byte(4), []byte{2}, []byte(nil), opusHead51)
 	f.Fuzz(func(t *testing.T, sel byte, a, b, c []byte) {
 		codec := fuzzCodecs[int(sel)%len(fuzzCodecs)]
 		tr := ingest.Track{Codec: codec, Timescale: 90000}
@@ -67,6 +68,7 @@ func FuzzDecoderConfig(f *testing.F) {
 				tr.Channels = int(a[0])
 			}
 			tr.SampleRate = len(b) * 1000
+			tr.OpusHead = c
 		}
 		cfg, err := newDecoderConfig(tr)
 		if err != nil {

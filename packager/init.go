@@ -46,7 +46,7 @@ func buildInit(c *decoderConfig, sampleRate int) (out []byte, err error) {
 			mp4.CreateAudioSampleEntryBox("mp4a", uint16(c.channels), 16, sampleEntryRate(c.timescale), esds))
 	case ingest.CodecOpus:
 		var dops *mp4.DopsBox
-		if dops, err = opusSpecificBox(c.channels, sampleRate); err == nil {
+		if dops, err = opusSpecificBox(c.channels, sampleRate, c.opus); err == nil {
 			trak.Mdia.Minf.Stbl.Stsd.AddChild(
 				mp4.CreateAudioSampleEntryBox("Opus", uint16(c.channels), 16, opusRate, dops))
 		}

@@ -1,6 +1,8 @@
 package packager
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -69,11 +71,81 @@ var opusVorbisMapping = [8]struct {
 	{5, 3, []byte{0, 6, 1, 2, 3, 4, 5, 7}},
 }
 
-// opusSpecificBox builds the dOps box (Opus in ISOBMFF 4.3.2) for a channel
-// count. The ingest vocabulary carries no OpusHead, so PreSkip is 0: a live
-// subscriber joins mid-stream, where the encoder's priming samples are long
-// gone.
-func opusSpecificBox(channels, inputRate int) (*mp4.DopsBox, error) {
+// opusHead is an Opus identification header (RFC 7845 §5.1).
+type opusHead struct {
+	channels   byte
+	preSkip    uint16
+	inputRate  uint32
+	outputGain int16
+	family     byte
+	streams    byte
+	coupled    byte
+	mapping    []byte
+}
+
+// errOpusHead marks an identification header the packager cannot use.
+var errOpusHead = errors.New("opus identification header")
+
+// parseOpusHead reads an OpusHead packet; its multi-byte fields are
+// little-endian (RFC 7845 §5.1), unlike those of the dOps box.
+func parseOpusHead(b []byte) (*opusHead, error) {
+	if len(b) < 19 || string(b[:8]) != "OpusHead" {
+		return nil, fmt.Errorf("%w: no OpusHead signature", errOpusHead)
+	}
+	if b[8]>>4 != 0 {
+		return nil, fmt.Errorf("%w: version %d", errOpusHead, b[8])
+	}
+	h := &opusHead{
+		channels:   b[9],
+		preSkip:    binary.LittleEndian.Uint16(b[10:]),
+		inputRate:  binary.LittleEndian.Uint32(b[12:]),
+		outputGain: int16(binary.LittleEndian.Uint16(b[16:])),
+		family:     b[18],
+	}
+	if h.channels == 0 {
+		return nil, fmt.Errorf("%w: no channels", errOpusHead)
+	}
+	if h.family == 0 {
+		// RTP mapping: one stream, mono or stereo.
+		if h.channels > 2 {
+			return nil, fmt.Errorf("%w: %d channels in mapping family 0", errOpusHead, h.channels)
+		}
+		return h, nil
+	}
+	t := b[19:]
+	if len(t) < 2+int(h.channels) {
+		return nil, fmt.Errorf("%w: channel mapping table of %d bytes for %d channels", errOpusHead, len(t), h.channels)
+	}
+	h.streams, h.coupled, h.mapping = t[0], t[1], bytes.Clone(t[2:2+int(h.channels)])
+	if h.streams == 0 || h.coupled > h.streams || int(h.streams)+int(h.coupled) > 255 {
+		return nil, fmt.Errorf("%w: %d streams, %d coupled", errOpusHead, h.streams, h.coupled)
+	}
+	for _, m := range h.mapping {
+		if m != 255 && int(m) >= int(h.streams)+int(h.coupled) {
+			return nil, fmt.Errorf("%w: channel mapped to stream %d of %d", errOpusHead, m, int(h.streams)+int(h.coupled))
+		}
+	}
+	return h, nil
+}
+
+// opusSpecificBox builds the dOps box (Opus in ISOBMFF 4.3.2). With the
+// source's identification header it carries that header's values; without
+// one (MPEG-TS, RTP) it has the channel count, libopus's surround mapping
+// and PreSkip 0: a live subscriber joins mid-stream, where the encoder's
+// priming samples are long gone.
+func opusSpecificBox(channels, inputRate int, head *opusHead) (*mp4.DopsBox, error) {
+	if head != nil {
+		return &mp4.DopsBox{
+			OutputChannelCount:   head.channels,
+			PreSkip:              head.preSkip,
+			InputSampleRate:      head.inputRate,
+			OutputGain:           head.outputGain,
+			ChannelMappingFamily: head.family,
+			StreamCount:          head.streams,
+			CoupledCount:         head.coupled,
+			ChannelMapping:       head.mapping,
+		}, nil
+	}
 	if channels < 1 || channels > len(opusVorbisMapping) {
 		return nil, fmt.Errorf("opus with %d channels", channels)
 	}

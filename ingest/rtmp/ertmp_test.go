@@ -142,6 +142,7 @@ func TestEnhancedRTMP(t *testing.T) {
 				case ingest.CodecOpus:
 					require.Equal(t, 48000, tr.SampleRate)
 					require.Equal(t, 2, tr.Channels)
+					require.Equal(t, op.raw, tr.OpusHead, "ffmpeg's OpusHead, byte for byte")
 				case ingest.CodecAAC:
 					var asc mpeg4audio.AudioSpecificConfig
 					require.NoError(t, asc.Unmarshal(tr.AudioSpecificConfig))

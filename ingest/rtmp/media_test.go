@@ -133,6 +133,7 @@ func genAV1(t *testing.T) av1Stream {
 
 type opusStream struct {
 	head    *opus.IDHeader
+	raw     []byte   // the OpusHead packet as ffmpeg wrote it
 	packets [][]byte // 20 ms each
 }
 
@@ -142,39 +143,13 @@ func genOpus(t *testing.T) opusStream {
 	t.Helper()
 	b := encode(t, "a.opus", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3",
 		"-ac", "2", "-c:a", "libopus", "-b:a", "32k", "-frame_duration", "20", "-f", "opus")
-	packets := oggPackets(t, b)
+	packets := ingesttest.OggPackets(t, b)
 	require.Greater(t, len(packets), 2)
-	var s opusStream
+	s := opusStream{raw: packets[0]}
 	s.head = &opus.IDHeader{}
 	require.NoError(t, s.head.Unmarshal(packets[0]))
 	s.packets = packets[2:] // after OpusHead and OpusTags
 	return s
-}
-
-// oggPackets returns the packets of an Ogg stream with one logical stream.
-func oggPackets(t *testing.T, b []byte) [][]byte {
-	t.Helper()
-	var packets [][]byte
-	var cur []byte
-	for len(b) > 0 {
-		require.GreaterOrEqual(t, len(b), 27)
-		require.Equal(t, "OggS", string(b[:4]))
-		nseg := int(b[26])
-		require.GreaterOrEqual(t, len(b), 27+nseg)
-		segs := b[27 : 27+nseg]
-		data := b[27+nseg:]
-		for _, l := range segs {
-			require.GreaterOrEqual(t, len(data), int(l))
-			cur = append(cur, data[:l]...)
-			data = data[l:]
-			if l < 255 {
-				packets = append(packets, cur)
-				cur = nil
-			}
-		}
-		b = data
-	}
-	return packets
 }
 
 type aacStream struct {

@@ -237,6 +237,14 @@ func (c *conn) ingestTrack(codec codecs.Codec, videoID uint8, idKnown bool, an *
 		t.Codec, t.SampleRate, t.Channels = ingest.CodecOpus, opusSampleRate, 2
 		if cd.IDHeader != nil {
 			t.Channels = int(cd.IDHeader.ChannelCount)
+			// mediacommon reads the header's little-endian fields as big-
+			// endian, and writes them back the same way: Marshal returns
+			// the bytes the publisher sent, which the packager parses.
+			head, err := cd.IDHeader.Marshal()
+			if err != nil {
+				return t, fmt.Errorf("opus identification header: %w", err)
+			}
+			t.OpusHead = head
 		}
 	case *codecs.VP9:
 		return t, unsupportedCodecError("VP9")
