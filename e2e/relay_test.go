@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -34,12 +35,14 @@ import (
 // moqt-16) and WebTransport (/moq), accepts PUBLISH_NAMESPACE when the
 // token matches, and lets the test subscribe upstream through the
 // publisher's session, as a relay does for its downstream demand. Like
-// moq-dev relays it takes the token from the URL (?jwt=): Eyevinn's API does
+// moq-dev relays it takes the token from the URL (?jwt= or a path segment): Eyevinn's API does
 // not expose AUTHORIZATION_TOKEN parameters, so the relay cannot see those.
 type testRelay struct {
 	t     *testing.T
 	addr  string
 	token string
+	// certPEM is the relay's self-signed certificate, for a tls: CA file.
+	certPEM []byte
 
 	pc     net.PacketConn
 	cancel context.CancelFunc
@@ -75,6 +78,7 @@ func startRelay(t *testing.T, addr, token string) *testRelay {
 	r.addr = r.pc.LocalAddr().String()
 	cert, _, err := moq.SelfSignedCert([]string{"localhost", "127.0.0.1", "::1"}, time.Hour)
 	require.NoError(t, err)
+	r.certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moqt-16", "moq-00", "h3"}}
 	ln, err := (&quic.Transport{Conn: r.pc}).Listen(tlsConf, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
 	require.NoError(t, err)
@@ -127,7 +131,8 @@ func (r *testRelay) serve(ctx context.Context, conn moqtransport.Connection, uri
 				return
 			}
 			path := uri + sess.Path()
-			if r.token != "" && !strings.Contains(path, "jwt="+r.token) {
+			// The token comes as ?jwt= or as a path segment.
+			if r.token != "" && !strings.Contains(path, "jwt="+r.token) && !strings.Contains(path+"/", "/"+r.token+"/") {
 				_ = w.Reject(0x1, "unauthorized: bad token") // UNAUTHORIZED in both drafts
 				return
 			}
@@ -362,4 +367,64 @@ relays:
 	relay.mu.Unlock()
 	st := g.status(t)["relays"].([]any)[0].(map[string]any)
 	require.Contains(t, st["last_error"], "token")
+}
+
+// TestRelaySelectionPrefixAndPathToken: per-path relay selection sends each
+// stream to its relays only; one relay takes the token as a path segment
+// (which never shows in the gateway's logs or status), the other gets the
+// streams under a namespace prefix, verified with a CA file, and serves a
+// subscription in the prefixed namespace.
+func TestRelaySelectionPrefixAndPathToken(t *testing.T) {
+	const token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJlZGdlIn0.c2ln"
+	a := startRelay(t, "127.0.0.1:0", token)
+	b := startRelay(t, "127.0.0.1:0", "")
+	ca := filepath.Join(t.TempDir(), "relay-ca.pem")
+	require.NoError(t, os.WriteFile(ca, b.certPEM, 0o600))
+	cfg := gatewayConfig(t, fmt.Sprintf(`
+relays:
+  - name: a
+    url: moqt://%s/relay/{token}
+    token: %s
+    tls: insecure
+  - name: b
+    url: moqt://%s
+    namespace_prefix: eu/west
+    tls: %s
+streams:
+  - path: live/cam1
+    relays: [a]
+  - path: live/cam2
+    relays: [b]
+`, a.addr, token, b.addr, ca))
+	g := startGateway(t, nil, "-config", cfg)
+	for _, cam := range []string{"cam1", "cam2"} {
+		p := pushRTMP(t, "rtmp://"+g.RTMP+"/live/"+cam)
+		defer p.cmd.Process.Kill()
+	}
+	ann := a.waitAnnounce(t, 30*time.Second, "live", "cam1")
+	require.Contains(t, ann.path, "/relay/"+token)
+	bAnn := b.waitAnnounce(t, 30*time.Second, "eu", "west", "live", "cam2")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	objs := relayObjects(t, ctx, bAnn, "video", 5)
+	requireSyncChunk(t, objs[0].Payload)
+	relayObjects(t, ctx, ann, "video", 5)
+
+	// Neither relay saw the other's stream.
+	time.Sleep(time.Second)
+	for name, r := range map[string]*testRelay{"a": a, "b": b} {
+		select {
+		case x := <-r.announces:
+			t.Fatalf("relay %s got %v", name, x.ns)
+		default:
+		}
+	}
+	st := g.status(t)["relays"].([]any)
+	require.Len(t, st, 2)
+	for _, r := range st {
+		require.Equal(t, true, r.(map[string]any)["connected"], "%v", r)
+	}
+	require.NotContains(t, g.logs.String(), token)
+	require.NotContains(t, fmt.Sprint(st), token)
 }
