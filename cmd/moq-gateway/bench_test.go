@@ -36,14 +36,19 @@ func TestBench(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("install ffmpeg: apt-get install -y ffmpeg")
 	}
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	clipPath := filepath.Join(t.TempDir(), "clip.mp4")
 	require.NoError(t, encodeClip(t.Context(), clipSpec{width: 320, height: 180, fps: 30, gop: 30, seconds: 2, bitrate: 200_000}, clipPath))
+	for _, proto := range []string{"rtmp", "srt"} {
+		t.Run(proto, func(t *testing.T) { testBench(t, proto, clipPath) })
+	}
+}
 
+func testBench(t *testing.T, proto, clipPath string) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := testLogWriter{t}
 	// The warm-up covers gortmplib's 2 s track probe in the gateway, with
 	// room for a CI machine busy with other packages' tests.
-	o, err := parseBenchFlags([]string{"-n", "1", "-m", "1", "-warmup", "6s", "-duration", "2s", "-file", clipPath}, out)
+	o, err := parseBenchFlags([]string{"-proto", proto, "-n", "1", "-m", "1", "-warmup", "6s", "-duration", "2s", "-file", clipPath}, out)
 	require.NoError(t, err)
 	o.gateway = func(gatewayProfiles) (*exec.Cmd, error) {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestBenchGatewayChild$")
@@ -52,7 +57,6 @@ func TestBench(t *testing.T) {
 	}
 	res, err := runBenchmark(t.Context(), o, slog.New(slog.NewTextHandler(out, nil)), out)
 	require.NoError(t, err)
-
 	f := res.Frames
 	require.Positive(t, f.Sent)
 	require.Positive(t, f.SentAudio)
@@ -71,7 +75,7 @@ func TestBench(t *testing.T) {
 	require.Equal(t, 320, res.Clip.Width)
 
 	line := res.line()
-	require.True(t, strings.HasPrefix(line, "proto=rtmp N=1 M=1 bitrate="), line)
+	require.True(t, strings.HasPrefix(line, "proto="+proto+" N=1 M=1 bitrate="), line)
 	for _, part := range []string{"gateway CPU", "RSS avg", "frames sent", "latency p50", "p99", "max"} {
 		require.Contains(t, line, part)
 	}
