@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -137,10 +138,25 @@ func loadCert(cfg config.Config, log *slog.Logger) (tls.Certificate, bool, error
 	return cert, false, nil
 }
 
+// openWildcards returns the wildcard rules that let anyone publish: no key,
+// no password (an SRT passphrase alone leaves RTMP and RTSP open).
+func openWildcards(rules []config.StreamRule) []string {
+	var open []string
+	for _, r := range rules {
+		if r.Key == "" && r.Pass == "" && strings.HasSuffix(r.Path, "*") {
+			open = append(open, r.Path)
+		}
+	}
+	return open
+}
+
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g := &gateway{cfg: cfg, log: log, auth: ingest.NewAuth(authRules(cfg)), origin: moq.NewOrigin()}
 	if g.auth.Open() {
 		log.Warn("PUBLISHING IS OPEN: no streams are configured, so anyone who can reach the ingest ports may publish any path; add a 'streams' list with keys to restrict it")
+	}
+	for _, p := range openWildcards(cfg.Streams) {
+		log.Warn("PUBLISHING IS OPEN below a path: a rule without key or password matches every path under it", "path", p)
 	}
 	cert, userCert, err := loadCert(cfg, log)
 	if err != nil {
