@@ -369,3 +369,54 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// GOAWAY without a URI: the upstream drains and reconnects to the same
+// relay at once.
+func TestUpstreamGoAwayWithoutURI(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			var mu sync.Mutex
+			conns := 0
+			again := make(chan struct{})
+			addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
+				mu.Lock()
+				conns++
+				n := conns
+				mu.Unlock()
+				if _, ok := p.read().(*wire.ClientSetup); !ok {
+					return
+				}
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				pn, ok := p.read().(*wire.PublishNamespace)
+				if !ok {
+					return
+				}
+				p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
+				if n == 1 {
+					p.send(&wire.GoAway{})
+				} else {
+					close(again)
+				}
+				p.closed()
+			})
+			origin := NewOrigin()
+			_, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			u := NewUpstream(origin, UpstreamConfig{
+				Name: "a", URL: "moqt://" + addr, Versions: []wire.Version{v},
+				TLSConfig: insecureTLS(), Logger: testLogger(),
+			})
+			rec := &recordSleep{sig: make(chan struct{}, 1)}
+			u.sleep = rec.sleep
+			runUpstream(t, u)
+			select {
+			case <-again:
+			case <-time.After(rawTimeout):
+				t.Fatal("no reconnect after GOAWAY")
+			}
+			for _, w := range rec.recorded() {
+				require.Equal(t, goAwayDrain, w, "only the drain, no backoff")
+			}
+		})
+	}
+}
