@@ -20,6 +20,7 @@ var (
 	errPESLost     = errors.New("PES packet lost TS packets")
 	errPESHeader   = errors.New("bad PES header")
 	errTSError     = errors.New("TS packet flagged as erroneous")
+	errPESCut      = errors.New("PES packet cut short by the end of the connection")
 	// errStuffedMidPES costs the frame that a stuffed packet seemed to end.
 	errStuffedMidPES = errors.New("stuffing inside a PES packet; frames now wait for the next PES")
 )
@@ -48,8 +49,9 @@ type pesStream struct {
 	want       int    // total PES size when its header states one, else 0
 
 	// endedByStuffing: the last PES was handed on at a stuffed packet;
-	// noStuffingEnd: this muxer stuffs inside PES, so wait for the next.
-	endedByStuffing, noStuffingEnd bool
+	// stuffingEnds: one was, so the muxer ends PES that way; noStuffingEnd:
+	// this muxer stuffs inside PES, so wait for the next.
+	endedByStuffing, stuffingEnds, noStuffingEnd bool
 }
 
 // packet handles one aligned TS packet of the stream.
@@ -61,6 +63,7 @@ func (p *program) packet(pkt []byte) error {
 	}
 	if pkt[1]&0x80 != 0 { // transport_error_indicator
 		p.drop(s, errTSError)
+		s.endedByStuffing = false // what follows proves nothing about the muxer
 		return nil
 	}
 	afc := pkt[3] >> 4 & 0x3
@@ -88,6 +91,9 @@ func (p *program) packet(pkt []byte) error {
 		if cc != (s.cc+1)&0x0F {
 			p.onLost(int((cc - s.cc - 1) & 0x0F))
 			p.drop(s, errPESLost)
+			// The packets lost may have started a PES: the rest of it
+			// proves nothing about the muxer.
+			s.endedByStuffing = false
 		}
 	}
 	s.cc, s.seen = cc, true
@@ -131,7 +137,7 @@ func (p *program) packet(pkt []byte) error {
 		// a packet only when the PES has no more data for it (ISO/IEC
 		// 13818-1 §2.4.3.5). Handing the frame on now saves a frame
 		// interval of latency over waiting for the next PES.
-		s.endedByStuffing = true
+		s.endedByStuffing, s.stuffingEnds = true, true
 		return p.flush(s)
 	}
 	return nil
@@ -165,17 +171,25 @@ func hasStuffing(af []byte) bool {
 	return n < len(af)
 }
 
-// end hands on the PES each stream is still collecting when the publisher
-// closes the connection cleanly: a video PES states no length and ends
-// where the next begins, so without this the last frame of every stream
-// would be lost. Streams are handled in PID order so the frames' order does
-// not depend on map iteration.
+// end is called when the publisher closes the connection. A PES still
+// being collected is handed on only when it may be whole: one without a
+// stated length from a muxer that does not end PES with stuffing (which
+// would have handed it on already). A PES short of its stated length, or
+// one that a stuffing muxer never finished, was cut and is dropped.
+// Streams are handled in PID order so the frames' order does not depend on
+// map iteration.
 func (p *program) end() error {
 	for _, pid := range slices.Sorted(maps.Keys(p.streams)) {
-		if s := p.streams[pid]; s.collecting {
-			if err := p.flush(s); err != nil {
-				return err
-			}
+		s := p.streams[pid]
+		if !s.collecting {
+			continue
+		}
+		if s.want > 0 || (s.stuffingEnds && !s.noStuffingEnd) {
+			p.drop(s, errPESCut)
+			continue
+		}
+		if err := p.flush(s); err != nil {
+			return err
 		}
 	}
 	return nil

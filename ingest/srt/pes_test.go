@@ -162,6 +162,41 @@ func TestPESAssembly(t *testing.T) {
 		require.Zero(t, *errs, "nothing was being collected when the gap showed")
 	})
 
+	t.Run("lost start after a stuffed end keeps the fast path", func(t *testing.T) {
+		p, got, lost, errs := testStreamProgram()
+		var cc uint8
+		a := packetize(256, &cc, pesBytes(100, 100, frame(1000), false))
+		b := packetize(256, &cc, pesBytes(200, 200, frame(1000), false))
+		c := packetize(256, &cc, pesBytes(300, 300, frame(1000), false))
+		feed(t, p, a...)
+		feed(t, p, b[1:]...) // b's first packet lost
+		feed(t, p, c...)
+		require.Equal(t, []pesOut{{100, 100, frame(1000)}, {300, 300, frame(1000)}}, *got,
+			"c goes on at its stuffed packet")
+		require.False(t, p.streams[256].noStuffingEnd, "a lost packet is not a muxer stuffing inside PES")
+		require.Equal(t, 1, *lost)
+		require.Zero(t, *errs, "nothing was being collected when the gap showed")
+	})
+
+	t.Run("close drops a PES short of its stated length", func(t *testing.T) {
+		p, got, _, errs := testStreamProgram()
+		var cc uint8
+		a := packetize(256, &cc, pesBytes(100, 100, frame(1000), true))
+		feed(t, p, a[:3]...)
+		require.NoError(t, p.end())
+		require.Empty(t, *got)
+		require.Equal(t, 1, *errs)
+	})
+
+	t.Run("close drops a PES a stuffing muxer did not finish", func(t *testing.T) {
+		p, got, _, errs := testStreamProgram()
+		feed(t, p, v1...)
+		feed(t, p, v3[:2]...) // v3 is three packets: cut
+		require.NoError(t, p.end())
+		require.Equal(t, []pesOut{f1}, *got)
+		require.Equal(t, 1, *errs)
+	})
+
 	t.Run("duplicate ignored", func(t *testing.T) {
 		p, got, lost, _ := testStreamProgram()
 		feed(t, p, v1[0], v1[0])
