@@ -377,3 +377,54 @@ func TestGoAwayFinishesGroupInFlight(t *testing.T) {
 		})
 	}
 }
+
+// After the peer's GOAWAY, a group in flight that stops growing (a
+// catalog's: it ends only when the next catalog comes) is finished as it
+// stands after goAwayQuiet, so the session empties and closes.
+func TestGoAwayFinishesQuietGroup(t *testing.T) {
+	v := wire.Draft14
+	origin := NewOrigin()
+	bc, err := origin.Publish(cam1, nil)
+	require.NoError(t, err)
+	tr, err := bc.CreateTrack("catalog", TrackOptions{})
+	require.NoError(t, err)
+	require.NoError(t, tr.StartGroup(0))
+	require.NoError(t, tr.WriteObject([]byte("catalog v1")))
+	type result struct {
+		payloads []string
+		fin      bool
+		done     *wire.PublishDone
+		code     wire.SessionErrorCode
+	}
+	res := make(chan result, 1)
+	addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
+		var r result
+		defer func() { res <- r }()
+		if _, ok := p.read().(*wire.ClientSetup); !ok {
+			return
+		}
+		p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+		pn, ok := p.read().(*wire.PublishNamespace)
+		if !ok {
+			return
+		}
+		p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
+		p.subscribe(cam1, "catalog", wire.Filter{Type: wire.FilterLargestObject})
+		if _, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK); !ok {
+			return
+		}
+		st := p.acceptUni()
+		p.send(&wire.GoAway{})
+		_, r.payloads, r.fin = readSubgroupStream(t, st, v)
+		r.done, _ = p.readUntil(p.notAnnounce).(*wire.PublishDone)
+		r.code, _ = p.closed()
+	})
+	s := dialTestWith(t, "moqt://"+addr, DialOptions{Origin: origin, Versions: []wire.Version{v}})
+	r := <-res
+	require.Equal(t, []string{"catalog v1"}, r.payloads)
+	require.True(t, r.fin, "the quiet group ends with FIN")
+	require.NotNil(t, r.done)
+	require.Equal(t, wire.DoneGoingAway, r.done.StatusCode)
+	require.Equal(t, wire.SessionNoError, r.code)
+	<-s.Context().Done()
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -27,7 +28,7 @@ func (s *Session) resolveTrack(ns wire.Namespace, name string) *Track {
 	if bc == nil {
 		return nil
 	}
-	if s.cfg.AnnounceFilter != nil && !s.cfg.AnnounceFilter(bc.Namespace()) {
+	if s.cfg.AnnounceFilter != nil && !s.cfg.AnnounceFilter(bc) {
 		return nil
 	}
 	return bc.Track(rest, name)
@@ -301,8 +302,12 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 	// After the peer's GOAWAY the group in flight is finished and no new
 	// one is started, so the session empties at group boundaries (a relay
 	// resubscribes on the session that replaces this one).
+	// A group that stops growing (a catalog's, a stream in its publisher's
+	// grace period) would never end: after goAwayQuiet without an object
+	// it is finished as it stands.
 	goaway := sub.s.goawayCh
 	var inFlight *group
+	var quiet <-chan time.Time
 	const goingAway = "going away"
 	for {
 		if sub.ctx.Err() != nil {
@@ -311,6 +316,9 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 		ev := sub.r.next()
 		switch ev.kind {
 		case evWait:
+			if goaway == nil && inFlight != nil {
+				quiet = time.After(goAwayQuiet)
+			}
 			select {
 			case <-sub.r.notify:
 			case <-sub.ctx.Done():
@@ -320,6 +328,9 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 					return wire.DoneGoingAway, goingAway
 				}
 				goaway = nil // finish the group first
+			case <-quiet:
+				w.finish(inFlight)
+				return wire.DoneGoingAway, goingAway
 			}
 		case evObject:
 			if ev.group != inFlight && sub.s.peerSentGoAway() {
@@ -358,6 +369,10 @@ func (sub *subscription) loop(w *subWriter) (wire.PublishDoneCode, string) {
 		}
 	}
 }
+
+// goAwayQuiet is how long, after the peer's GOAWAY, a group in flight may
+// go without a new object before it is finished as it stands.
+const goAwayQuiet = 500 * time.Millisecond
 
 func (s *Session) countDrop(n uint64) {
 	s.counters.groupsDropped.Add(n)

@@ -48,7 +48,7 @@ type SessionConfig struct {
 	NamespacePrefix Namespace
 	// AnnounceFilter, when set, selects the broadcasts this peer is told of
 	// and may subscribe to (per-path relay selection).
-	AnnounceFilter func(Namespace) bool
+	AnnounceFilter func(*Broadcast) bool
 	// NoAnnounce announces to the peer only the broadcasts under a prefix
 	// it asked for with SUBSCRIBE_NAMESPACE, instead of all of them.
 	NoAnnounce bool
@@ -453,21 +453,27 @@ func (s *Session) idle() bool {
 // after the server's GOAWAY, as draft-16 §3.5 recommends: the application
 // then reconnects (to GoAwayURI if set).
 func (s *Session) closeWhenIdle() {
-	for !s.idle() {
+	for {
+		for !s.idle() {
+			select {
+			case <-s.idleSig:
+			case <-s.ctx.Done():
+				return
+			}
+		}
+		// Closing the connection discards stream data not yet
+		// acknowledged: the tail of the last group a subscription
+		// finished, its PUBLISH_DONE.
 		select {
-		case <-s.idleSig:
 		case <-s.ctx.Done():
+			return
+		case <-time.After(idleLinger):
+		}
+		if s.idle() { // else a request came in meanwhile: wait for it too
+			s.fail(&SessionError{Code: wire.SessionNoError, Reason: "GOAWAY received, nothing left open"})
 			return
 		}
 	}
-	// Closing the connection discards stream data not yet acknowledged: the
-	// tail of the last group a subscription finished, its PUBLISH_DONE.
-	select {
-	case <-s.ctx.Done():
-		return
-	case <-time.After(idleLinger):
-	}
-	s.fail(&SessionError{Code: wire.SessionNoError, Reason: "GOAWAY received, nothing left open"})
 }
 
 // idleLinger is how long a session emptied by GOAWAY waits before closing,
