@@ -152,13 +152,16 @@ func redactURL(u *url.URL, secret string) string {
 	return hideSecret(r.Redacted(), secret)
 }
 
-// hideSecret replaces secret, as is and as escaped in a URL path, in s.
+// hideSecret replaces secret, as is and as escaped in a URL path or query,
+// in s.
 func hideSecret(s, secret string) string {
 	if secret == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, secret, "…")
-	return strings.ReplaceAll(s, url.PathEscape(secret), "…")
+	for _, form := range []string{secret, url.PathEscape(secret), url.QueryEscape(secret)} {
+		s = strings.ReplaceAll(s, form, "…")
+	}
+	return s
 }
 
 // wtChoice describes the WT-Protocol a server selected.

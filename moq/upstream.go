@@ -60,8 +60,8 @@ type Upstream struct {
 
 	mu     sync.Mutex
 	shards []*upstreamShard
-	assign map[string]int // broadcast namespace key → shard index
-	counts []int          // live broadcasts per shard
+	assign map[string]assignment // by broadcast namespace key
+	counts []int                 // live broadcasts per shard
 	// spent counts the announcements each shard's current session has made
 	// or will make: a moq-rs draft-14 relay allows limit requests over a
 	// session's whole life, so an ended broadcast does not give its request
@@ -73,6 +73,12 @@ type Upstream struct {
 	// sleep waits d or until ctx ends (reporting false); tests record the
 	// backoff through it.
 	sleep func(ctx context.Context, d time.Duration) bool
+}
+
+// assignment is the shard a live broadcast is announced on.
+type assignment struct {
+	shard int
+	b     *Broadcast
 }
 
 // UpstreamStatus is the state of a relay connection.
@@ -106,7 +112,7 @@ func NewUpstream(origin *Origin, cfg UpstreamConfig) *Upstream {
 	}
 	u := &Upstream{
 		cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name), sleep: sleepCtx,
-		assign: make(map[string]int),
+		assign: make(map[string]assignment),
 	}
 	if cfg.MoqRSDraft14 {
 		u.limit = moqRSMaxRequests
@@ -151,8 +157,12 @@ func (u *Upstream) releaseEnded(ctx context.Context) {
 				continue
 			}
 			u.mu.Lock()
-			if i, ok := u.assign[ev.b.Namespace().key()]; ok {
-				delete(u.assign, ev.b.Namespace().key())
+			key := ev.b.Namespace().key()
+			// Only the broadcast that was assigned: a newer one on the same
+			// namespace keeps its own assignment.
+			if a, ok := u.assign[key]; ok && a.b == ev.b {
+				i := a.shard
+				delete(u.assign, key)
 				u.counts[i]--
 				if u.exhaustedLocked(i) {
 					select {
@@ -187,12 +197,24 @@ func (u *Upstream) sessionStarted(i int) {
 
 // shardOf returns the session a broadcast goes to, assigning it to the
 // least loaded one with requests left and opening another when none has.
-func (u *Upstream) shardOf(ns Namespace) int {
+func (u *Upstream) shardOf(b *Broadcast) int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	key := ns.key()
-	if i, ok := u.assign[key]; ok {
-		return i
+	key := b.Namespace().key()
+	if a, ok := u.assign[key]; ok && a.b == b {
+		return a.shard
+	}
+	select {
+	case <-b.Done():
+		// Ended: assigning it now would outlive releaseEnded, which has
+		// forgotten it or is about to, and pin a session slot for ever.
+		return -1
+	default:
+	}
+	if a, ok := u.assign[key]; ok {
+		// The previous broadcast on this namespace ended and its end is
+		// not processed yet: hand its slot to this one.
+		u.counts[a.shard]--
 	}
 	best := -1
 	for i, n := range u.counts {
@@ -209,7 +231,7 @@ func (u *Upstream) shardOf(ns Namespace) int {
 			u.spawn(sh)
 		}
 	}
-	u.assign[key] = best
+	u.assign[key] = assignment{shard: best, b: b}
 	u.counts[best]++
 	u.spent[best]++
 	return best
@@ -287,11 +309,11 @@ func (sh *upstreamShard) status() UpstreamStatus {
 	return st
 }
 
-func (sh *upstreamShard) filter(ns Namespace) bool {
-	if f := sh.u.cfg.Filter; f != nil && !f(ns) {
+func (sh *upstreamShard) filter(b *Broadcast) bool {
+	if f := sh.u.cfg.Filter; f != nil && !f(b.Namespace()) {
 		return false
 	}
-	return sh.u.shardOf(ns) == sh.index
+	return sh.u.shardOf(b) == sh.index
 }
 
 func (sh *upstreamShard) setErr(err error) {
@@ -453,7 +475,8 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 			}
 			err := fmt.Errorf("relay rejected our token: %w", re)
 			sh.setErr(err)
-			sh.u.log.Error("relay rejected the token; check relays[].token", "url", sh.u.redacted(), "code", uint64(re.Code), "reason", re.Reason)
+			sh.u.log.Error("relay rejected the token; check relays[].token", "url", sh.u.redacted(), "code", uint64(re.Code),
+				"reason", hideSecret(re.Reason, sh.u.cfg.Token)) // a relay may quote the token back
 			sess.fail(&SessionError{Code: wire.SessionNoError, Reason: "token rejected"})
 			sess.wg.Wait()
 			return "", false

@@ -40,6 +40,9 @@ func TestUpstreamShardsForMoqRS(t *testing.T) {
 	announced := func() (perSession []int, all map[string]int) {
 		all = map[string]int{}
 		for _, s := range srv.Sessions() {
+			if s.Context().Err() != nil {
+				continue // replaced, on its way out
+			}
 			ns := s.Announced()
 			perSession = append(perSession, len(ns))
 			for _, n := range ns {
@@ -84,7 +87,7 @@ func TestUpstreamShardsForMoqRS(t *testing.T) {
 	require.GreaterOrEqual(t, full, 0, "a session has spent its requests: %v", u.spent)
 	var onFull []*Broadcast
 	for _, b := range bcs {
-		if i, ok := u.assign[b.Namespace().key()]; ok && i == full {
+		if a, ok := u.assign[b.Namespace().key()]; ok && a.shard == full {
 			onFull = append(onFull, b)
 		}
 	}
