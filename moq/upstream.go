@@ -67,9 +67,10 @@ type Upstream struct {
 	// session's whole life, so an ended broadcast does not give its request
 	// back. A shard that has spent them all and carries nothing reconnects
 	// for a fresh budget.
-	spent []int
-	limit int // requests per session; 0: no limit
-	spawn func(*upstreamShard)
+	spent     []int
+	recycling []bool // the shard is to replace its spent session
+	limit     int    // requests per session; 0: no limit
+	spawn     func(*upstreamShard)
 	// sleep waits d or until ctx ends (reporting false); tests record the
 	// backoff through it.
 	sleep func(ctx context.Context, d time.Duration) bool
@@ -128,6 +129,7 @@ func (u *Upstream) addShardLocked() *upstreamShard {
 	u.shards = append(u.shards, sh)
 	u.counts = append(u.counts, 0)
 	u.spent = append(u.spent, 0)
+	u.recycling = append(u.recycling, false)
 	return sh
 }
 
@@ -165,6 +167,9 @@ func (u *Upstream) releaseEnded(ctx context.Context) {
 				delete(u.assign, key)
 				u.counts[i]--
 				if u.exhaustedLocked(i) {
+					// The next session has the full budget: streams that
+					// start while it connects may go to it already.
+					u.spent[i], u.recycling[i] = 0, true
 					select {
 					case u.shards[i].recycle <- struct{}{}:
 					default:
@@ -193,6 +198,20 @@ func (u *Upstream) sessionStarted(i int) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.spent[i] = u.counts[i]
+	u.recycling[i] = false
+	select { // a recycle asked for while disconnected is done
+	case <-u.shards[i].recycle:
+	default:
+	}
+}
+
+// takeRecycle reports whether shard i was asked to replace its session.
+func (u *Upstream) takeRecycle(i int) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := u.recycling[i]
+	u.recycling[i] = false
+	return r
 }
 
 // shardOf returns the session a broadcast goes to, assigning it to the
@@ -458,11 +477,8 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 			sess.CloseGracefully(2 * time.Second)
 			return uri, true
 		case <-sh.recycle:
-			sh.u.mu.Lock()
-			exhausted := sh.u.exhaustedLocked(sh.index)
-			sh.u.mu.Unlock()
-			if !exhausted {
-				continue // a broadcast came in meanwhile, or a stale signal
+			if !sh.u.takeRecycle(sh.index) {
+				continue // a stale signal
 			}
 			sh.u.log.Info("relay session has used its requests and carries no stream: reconnecting for new ones",
 				"limit", sh.u.limit)

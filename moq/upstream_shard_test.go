@@ -127,3 +127,37 @@ func (s *Session) requestsReceived() int {
 	defer r.mu.Unlock()
 	return int(r.expect-r.parity) / 2
 }
+
+// A session that still sees an ended broadcast (an announce loop working
+// through an older list) does not get it assigned again, which would pin
+// a slot for ever; a new broadcast on the same namespace gets its own.
+func TestUpstreamShardOfEndedBroadcast(t *testing.T) {
+	origin := NewOrigin()
+	u := NewUpstream(origin, UpstreamConfig{MoqRSDraft14: true, Logger: testLogger()})
+	counts := func() int { u.mu.Lock(); defer u.mu.Unlock(); return u.counts[0] }
+	ns := Namespace{"live", "a"}
+	b, err := origin.Publish(ns, nil)
+	require.NoError(t, err)
+	sh := u.shards[0]
+	require.True(t, sh.filter(b))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); u.releaseEnded(ctx) }()
+	defer func() { cancel(); <-done }()
+	require.Eventually(t, func() bool {
+		origin.mu.Lock()
+		defer origin.mu.Unlock()
+		return len(origin.watchers) == 1
+	}, rawTimeout, time.Millisecond, "releaseEnded watches the origin")
+	b.Close()
+	require.Eventually(t, func() bool { return counts() == 0 }, rawTimeout, time.Millisecond)
+	require.False(t, sh.filter(b), "an ended broadcast is not announced")
+	require.Zero(t, counts())
+
+	b2, err := origin.Publish(ns, nil)
+	require.NoError(t, err)
+	require.True(t, sh.filter(b2))
+	require.Equal(t, 1, counts())
+	b2.Close()
+	require.Eventually(t, func() bool { return counts() == 0 }, rawTimeout, time.Millisecond)
+}
