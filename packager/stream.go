@@ -128,6 +128,36 @@ func New(cfg Config, out Output) *Stream {
 	return s
 }
 
+// CheckTracks reports whether SetTracks would accept tracks, so that a
+// publication is refused before anything about it is announced.
+func CheckTracks(tracks []ingest.Track) error {
+	_, err := decoderConfigs(tracks)
+	return err
+}
+
+// decoderConfigs builds the configuration of each track; a track whose
+// configuration comes in band later gets nil.
+func decoderConfigs(tracks []ingest.Track) ([]*decoderConfig, error) {
+	if len(tracks) == 0 {
+		return nil, ErrNoTracks
+	}
+	cfgs := make([]*decoderConfig, len(tracks))
+	for i, t := range tracks {
+		if t.Kind() == 0 {
+			return nil, fmt.Errorf("packager: track %d: unsupported codec %q", i, t.Codec)
+		}
+		if t.Timescale == 0 {
+			return nil, fmt.Errorf("packager: track %d (%s): no timescale", i, t.Codec)
+		}
+		c, err := newDecoderConfig(t)
+		if err != nil && !errors.Is(err, errNoDecoderConfig) {
+			return nil, fmt.Errorf("packager: track %d: %w", i, err)
+		}
+		cfgs[i] = c
+	}
+	return cfgs, nil
+}
+
 // SetTracks starts a publication: the first publisher's, and again each time
 // a publisher (re)connects on the same path; frames then index tracks. Track
 // names stay as long as the publication's shape does, timelines continue
@@ -135,22 +165,9 @@ func New(cfg Config, out Output) *Stream {
 // publication lacks end. Decoder configuration a track lacks is taken from
 // the first keyframe that carries it in band.
 func (s *Stream) SetTracks(tracks []ingest.Track) error {
-	if len(tracks) == 0 {
-		return ErrNoTracks
-	}
-	cfgs := make([]*decoderConfig, len(tracks))
-	for i, t := range tracks {
-		if t.Kind() == 0 {
-			return fmt.Errorf("packager: track %d: unsupported codec %q", i, t.Codec)
-		}
-		if t.Timescale == 0 {
-			return fmt.Errorf("packager: track %d (%s): no timescale", i, t.Codec)
-		}
-		c, err := newDecoderConfig(t)
-		if err != nil && !errors.Is(err, errNoDecoderConfig) {
-			return fmt.Errorf("packager: track %d: %w", i, err)
-		}
-		cfgs[i] = c
+	cfgs, err := decoderConfigs(tracks)
+	if err != nil {
+		return err
 	}
 
 	s.mu.Lock()

@@ -68,6 +68,11 @@ func (r *Registry) Publish(_ context.Context, req ingest.PublishRequest) (ingest
 		defer s.mu.Unlock()
 		return s.attachLocked(req, r.cfg.Auth.Policy(req.Path))
 	}
+	// Refused tracks are refused before the broadcast is announced (and a
+	// moq-rs relay request spent on it).
+	if err := packager.CheckTracks(req.Tracks); err != nil {
+		return nil, err
+	}
 	s, p, err := r.newStream(req)
 	if err != nil {
 		return nil, err
