@@ -200,10 +200,24 @@ func TestCorruptTS(t *testing.T) {
 	clean := demux(t, data)
 	cleanVideo := len(clean.track(0))
 
+	// The video frames (PES on ffmpeg's video PID, 0x100) that damage
+	// touches: each may cost its own frame, and nothing more.
+	const videoPID = 0x100
+	touched := map[int]bool{}
+	videoPES := -1
+
 	corrupt := make([]byte, 0, len(data))
 	for i := 0; i+tsPacketSize <= len(data); i += tsPacketSize {
 		p := append([]byte(nil), data[i:i+tsPacketSize]...)
 		n := i / tsPacketSize
+		if uint16(p[1]&0x1F)<<8|uint16(p[2]) == videoPID {
+			if p[1]&0x40 != 0 {
+				videoPES++
+			}
+			if n > 50 && (n%97 == 0 || n%89 == 0 || n%71 == 0 || n%13 == 0) {
+				touched[videoPES] = true
+			}
+		}
 		switch {
 		case n > 50 && n%97 == 0:
 			continue // lost packet
@@ -240,7 +254,10 @@ func TestCorruptTS(t *testing.T) {
 	require.Positive(t, st.LostPackets, "continuity gaps counted")
 	require.Positive(t, st.DecodeErrors, "corrupt units counted")
 	video := pub.TrackFrames(0)
-	require.Greater(t, len(video), cleanVideo/2, "damage costs single frames, not the stream")
+	require.Equal(t, cleanVideo, videoPES+1, "PID 0x100 carries the video")
+	require.LessOrEqual(t, cleanVideo-len(video), len(touched),
+		"damage to %d frames cost %d of %d", len(touched), cleanVideo-len(video), cleanVideo)
+	t.Logf("damage to %d frames cost %d of %d", len(touched), cleanVideo-len(video), cleanVideo)
 	require.NotEmpty(t, ts.logs.Find("srt: corrupt input skipped"))
 
 	// The next publisher is served normally.
