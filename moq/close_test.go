@@ -303,15 +303,9 @@ func TestGoAwayFinishesGroupInFlight(t *testing.T) {
 			addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
 				var r result
 				defer func() { res <- r }()
-				if _, ok := p.read().(*wire.ClientSetup); !ok {
+				if !p.acceptPublisher() {
 					return
 				}
-				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
-				pn, ok := p.read().(*wire.PublishNamespace)
-				if !ok {
-					return
-				}
-				p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
 				p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
 				if _, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK); !ok {
 					return
@@ -400,15 +394,9 @@ func TestGoAwayFinishesQuietGroup(t *testing.T) {
 	addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
 		var r result
 		defer func() { res <- r }()
-		if _, ok := p.read().(*wire.ClientSetup); !ok {
+		if !p.acceptPublisher() {
 			return
 		}
-		p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
-		pn, ok := p.read().(*wire.PublishNamespace)
-		if !ok {
-			return
-		}
-		p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
 		p.subscribe(cam1, "catalog", wire.Filter{Type: wire.FilterLargestObject})
 		if _, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK); !ok {
 			return

@@ -104,6 +104,23 @@ func (p *rawPeer) setup(params wire.SetupParams) *wire.ServerSetup {
 	return ss
 }
 
+// acceptPublisher plays a relay's side of a publisher's start: SETUP, then
+// its PUBLISH_NAMESPACE accepted. It reports false when the peer sent
+// something else.
+func (p *rawPeer) acceptPublisher() bool {
+	p.t.Helper()
+	if _, ok := p.read().(*wire.ClientSetup); !ok {
+		return false
+	}
+	p.send(&wire.ServerSetup{SelectedVersion: p.v, Params: wire.SetupParams{MaxRequestID: 100}})
+	pn, ok := p.read().(*wire.PublishNamespace)
+	if !ok {
+		return false
+	}
+	p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
+	return true
+}
+
 // nextID returns the next client request ID.
 func (p *rawPeer) nextID() uint64 {
 	id := p.ids

@@ -202,28 +202,13 @@ func TestUpstreamFollowsGoAway(t *testing.T) {
 		t.Run(v.String(), func(t *testing.T) {
 			relayB, addrB := testServer(t, NewOrigin(), SessionConfig{AcceptNamespaces: true})
 			addrA := rawServer(t, v.ALPN(), func(p *rawPeer) {
-				if _, ok := p.read().(*wire.ClientSetup); !ok {
+				if !p.acceptPublisher() {
 					return
 				}
-				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
-				pn, ok := p.read().(*wire.PublishNamespace)
-				if !ok {
-					return
-				}
-				p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
 				p.send(&wire.GoAway{NewSessionURI: "moqt://" + addrB})
 				p.closed()
 			})
-			origin := NewOrigin()
-			_, err := origin.Publish(cam1, nil)
-			require.NoError(t, err)
-			u := NewUpstream(origin, UpstreamConfig{
-				Name: "a", URL: "moqt://" + addrA, Versions: []wire.Version{v},
-				TLSConfig: insecureTLS(), Logger: testLogger(),
-			})
-			rec := &recordSleep{sig: make(chan struct{}, 1)}
-			u.sleep = rec.sleep
-			runUpstream(t, u)
+			u, rec := runCam1Upstream(t, "moqt://"+addrA, v)
 
 			sess := serverSession(t, relayB)
 			require.NoError(t, sess.WaitAnnounced(testCtx(t), cam1))
@@ -370,6 +355,23 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// runCam1Upstream runs an upstream publishing cam1 to url until the test
+// ends, recording its waits.
+func runCam1Upstream(t *testing.T, url string, v wire.Version) (*Upstream, *recordSleep) {
+	t.Helper()
+	origin := NewOrigin()
+	_, err := origin.Publish(cam1, nil)
+	require.NoError(t, err)
+	u := NewUpstream(origin, UpstreamConfig{
+		Name: "a", URL: url, Versions: []wire.Version{v},
+		TLSConfig: insecureTLS(), Logger: testLogger(),
+	})
+	rec := &recordSleep{sig: make(chan struct{}, 1)}
+	u.sleep = rec.sleep
+	runUpstream(t, u)
+	return u, rec
+}
+
 // GOAWAY without a URI: the upstream drains and reconnects to the same
 // relay at once.
 func TestUpstreamGoAwayWithoutURI(t *testing.T) {
@@ -383,15 +385,9 @@ func TestUpstreamGoAwayWithoutURI(t *testing.T) {
 				conns++
 				n := conns
 				mu.Unlock()
-				if _, ok := p.read().(*wire.ClientSetup); !ok {
+				if !p.acceptPublisher() {
 					return
 				}
-				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
-				pn, ok := p.read().(*wire.PublishNamespace)
-				if !ok {
-					return
-				}
-				p.send(&wire.RequestOK{Kind: wire.KindPublishNamespace, RequestID: pn.RequestID})
 				if n == 1 {
 					p.send(&wire.GoAway{})
 				} else {
@@ -399,16 +395,7 @@ func TestUpstreamGoAwayWithoutURI(t *testing.T) {
 				}
 				p.closed()
 			})
-			origin := NewOrigin()
-			_, err := origin.Publish(cam1, nil)
-			require.NoError(t, err)
-			u := NewUpstream(origin, UpstreamConfig{
-				Name: "a", URL: "moqt://" + addr, Versions: []wire.Version{v},
-				TLSConfig: insecureTLS(), Logger: testLogger(),
-			})
-			rec := &recordSleep{sig: make(chan struct{}, 1)}
-			u.sleep = rec.sleep
-			runUpstream(t, u)
+			_, rec := runCam1Upstream(t, "moqt://"+addr, v)
 			select {
 			case <-again:
 			case <-time.After(rawTimeout):
