@@ -47,8 +47,11 @@
 // Object subscription starts at the newest group's first object (as moq-rs
 // relays do) so the subscriber can decode at once;
 // SessionConfig.StrictLargestObject restores the draft's start after the
-// newest object. A joining FETCH ends where its subscription starts, so the
-// two neither overlap nor leave a gap. AbsoluteStart and AbsoluteRange
+// newest object. A joining FETCH covers the groups before its subscription's
+// Largest Location up to and including it (draft-16 §9.16.2.1), so with the
+// default start the two overlap on the current group's objects up to there;
+// one of a subscription that began on an empty track waits for the track's
+// first object. AbsoluteStart and AbsoluteRange
 // subscriptions that start in the past begin with what the cache still
 // holds.
 //

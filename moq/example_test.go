@@ -220,8 +220,10 @@ func ExampleDelivery() {
 	// 7/1 datagram=false 4000 bytes
 }
 
-// Fetching the past: a joining FETCH returns the groups before the ones its
-// subscription delivers, from the track's cache.
+// Fetching the past: a joining FETCH returns, from the track's cache, the
+// groups before its subscription's Largest Location up to and including it;
+// the subscription itself starts at that location's group, so the two
+// overlap there.
 func ExampleSession_Fetch() {
 	ns := moq.Namespace{"live", "cam1"}
 	origin := moq.NewOrigin()
@@ -278,5 +280,6 @@ func ExampleSession_Fetch() {
 	// largest: {3 0}
 	// fetched 1/0: GOP 1
 	// fetched 2/0: GOP 2
+	// fetched 3/0: GOP 3
 	// subscribed 3/0: GOP 3
 }

@@ -44,11 +44,13 @@ func (t *Track) collect(start, end Location) ([]fetchedObject, bool) {
 
 // onFetch serves FETCH (draft-14 §9.16, draft-16 §9.16) from the track
 // cache: standalone fetches of a range, and joining fetches relative to or
-// absolute from a Largest Object subscription. A joining fetch ends where
-// its subscription starts, so the two are contiguous and do not overlap:
-// at the largest location the subscription reported (draft-16 §9.16.2.1)
-// or, with this package's default Largest Object start, at the first object
-// of that location's group.
+// absolute from a Largest Object subscription. A joining FETCH covers the
+// groups before the subscription's Largest Location up to and including it
+// (draft-16 §9.16.2.1), wherever this package starts the subscription
+// itself: with the default group-start subscription the two overlap on the
+// current group's objects up to that location (a CMSF player takes the
+// catalog from the joining FETCH). A joining FETCH of a subscription that
+// started before the track had any object waits for its first object.
 func (s *Session) onFetch(m *wire.Fetch) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
@@ -60,18 +62,13 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	if s.full() {
 		return refuse(wire.RequestInternalError, "more than %d subscriptions and fetches", s.cfg.MaxSubscriptions)
 	}
-	var (
-		t          *Track
-		start, end Location // end is exclusive
-		okEnd      Location // FETCH_OK's End Location
-	)
 	switch m.Type {
 	case wire.FetchStandalone:
-		t = s.resolveTrack(m.Namespace, m.TrackName)
+		t := s.resolveTrack(m.Namespace, m.TrackName)
 		if t == nil {
 			return refuse(wire.RequestDoesNotExist, "no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
 		}
-		start, end, okEnd = Location(m.Start), Location(m.End), Location(m.End)
+		start, end, okEnd := Location(m.Start), Location(m.End), Location(m.End)
 		if end.Object == 0 {
 			// Object 0 asks for the whole End.Group (draft-14 §9.16.1).
 			end = Location{Group: end.Group + 1}
@@ -86,9 +83,10 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 		if largest.Less(start) {
 			return refuse(wire.RequestInvalidRange, "start %v is after the largest location %v", start, largest)
 		}
-		if past := (Location{Group: largest.Group, Object: largest.Object + 1}); past.Less(end) {
+		if past := largest.next(); past.Less(end) {
 			okEnd = past // the range reaches beyond what was published
 		}
+		return s.serveFetch(v, m.RequestID, t, start, end, okEnd)
 	case wire.FetchRelativeJoining, wire.FetchAbsoluteJoining:
 		s.mu.Lock()
 		sub := s.subs[m.JoiningRequestID]
@@ -99,35 +97,75 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 		if !sub.joinable {
 			return sessionErrorf(wire.SessionProtocolViolation, "joining FETCH of subscription %d, which has no Largest Object filter", m.JoiningRequestID)
 		}
-		if !sub.r.hasLargest {
-			return refuse(wire.RequestInvalidRange, "the track had no objects when subscription %d started", m.JoiningRequestID)
+		if sub.r.hasLargest {
+			return s.serveJoiningFetch(v, m, sub.track, sub.r.largest)
 		}
-		t, end = sub.track, sub.joinEnd
-		largest := sub.r.largest
-		if m.Type == wire.FetchRelativeJoining {
-			start.Group = largest.Group - min(m.JoiningStart, largest.Group)
-		} else {
-			start.Group = m.JoiningStart
-		}
-		if end.Less(start) {
-			return refuse(wire.RequestInvalidRange, "joining start %d is after the subscription's start", m.JoiningStart)
-		}
-		okEnd = end
-		if end.Object == 0 && start.Less(end) {
-			okEnd = Location{Group: end.Group - 1} // all of the group before
-		}
+		return s.awaitJoiningFetch(v, m, sub)
 	default:
 		return sessionErrorf(wire.SessionProtocolViolation, "fetch type %d", m.Type)
 	}
+}
+
+// serveJoiningFetch answers a joining FETCH of a subscription whose
+// Largest Location was largest: from group JoiningStart (absolute) or
+// JoiningStart groups before largest (relative) to largest, inclusive.
+func (s *Session) serveJoiningFetch(v wire.Version, m *wire.Fetch, t *Track, largest Location) error {
+	var start Location
+	if m.Type == wire.FetchRelativeJoining {
+		start.Group = largest.Group - min(m.JoiningStart, largest.Group)
+	} else {
+		if m.JoiningStart > largest.Group {
+			return s.refuseAs(v, wire.KindFetch, m.RequestID, wire.RequestInvalidRange,
+				"joining start %d is after the subscription's largest group %d", m.JoiningStart, largest.Group)
+		}
+		start.Group = m.JoiningStart
+	}
+	end := largest.next()
+	return s.serveFetch(v, m.RequestID, t, start, end, end)
+}
+
+// awaitJoiningFetch answers a joining FETCH of a subscription that began on
+// an empty track once the track's first object is written (up to the
+// largest location then); the subscription or the track ending first, or
+// FETCH_CANCEL, refuses it.
+func (s *Session) awaitJoiningFetch(v wire.Version, m *wire.Fetch, sub *subscription) error {
+	ctx, cancel := context.WithCancel(sub.ctx)
+	s.mu.Lock()
+	s.fetches[m.RequestID] = &fetchServe{cancel: cancel}
+	s.mu.Unlock()
+	s.goSafe(func() {
+		defer cancel()
+		largest, ok := sub.track.awaitLargest(ctx)
+		s.mu.Lock()
+		delete(s.fetches, m.RequestID)
+		s.mu.Unlock()
+		var err error
+		switch {
+		case ok:
+			err = s.serveJoiningFetch(v, m, sub.track, largest)
+		case s.ctx.Err() == nil:
+			err = s.refuseAs(v, wire.KindFetch, m.RequestID, wire.RequestInvalidRange,
+				"subscription %d ended before the track had objects", m.JoiningRequestID)
+		}
+		if err != nil {
+			s.fail(err)
+		}
+	})
+	return nil
+}
+
+// serveFetch sends FETCH_OK and the objects of t in [start, end) on a fetch
+// stream; okEnd is FETCH_OK's End Location.
+func (s *Session) serveFetch(v wire.Version, id uint64, t *Track, start, end, okEnd Location) error {
 	objs, ended := t.collect(start, end)
 	if len(objs) == 0 {
 		if v == wire.Draft14 {
-			return refuse(wire.RequestNoObjects, "no cached objects in range")
+			return s.refuseAs(v, wire.KindFetch, id, wire.RequestNoObjects, "no cached objects in range")
 		}
 		okEnd = start // draft-16: FETCH_OK and an empty stream
 	}
 	ok := &wire.FetchOK{
-		RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
+		RequestID: id, GroupOrder: wire.GroupOrderAscending,
 		EndOfTrack: ended, End: wire.Location(okEnd),
 	}
 	if err := s.writeControlAs(v, ok); err != nil {
@@ -135,18 +173,18 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	s.mu.Lock()
-	s.fetches[m.RequestID] = &fetchServe{cancel: cancel}
+	s.fetches[id] = &fetchServe{cancel: cancel}
 	s.mu.Unlock()
 	s.goSafe(func() {
 		defer cancel()
 		defer func() {
 			s.mu.Lock()
-			delete(s.fetches, m.RequestID)
+			delete(s.fetches, id)
 			s.mu.Unlock()
 			s.poke()
 		}()
-		if err := s.writeFetch(ctx, v, m.RequestID, t.opts.Priority, objs); err != nil && ctx.Err() == nil {
-			s.log.Debug("fetch stream failed", "request", m.RequestID, "err", err)
+		if err := s.writeFetch(ctx, v, id, t.opts.Priority, objs); err != nil && ctx.Err() == nil {
+			s.log.Debug("fetch stream failed", "request", id, "err", err)
 		}
 	})
 	return nil

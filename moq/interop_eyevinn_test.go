@@ -202,8 +202,11 @@ func TestEyevinnFetch(t *testing.T) {
 			fetch(objs("g10-o1", "g10-o2", "g11-o0", "g11-o1"), cam1, "video",
 				moqtransport.WithFetchStartLocation(moqtransport.Location{Group: 10, Object: 1}),
 				moqtransport.WithFetchEndLocation(moqtransport.Location{Group: 11, Object: 2}))
-			fetch(objs("g11-o0", "g11-o1", "g11-o2"), nil, "", moqtransport.WithJoiningFetchRelative(rt.RequestID(), 1))
-			fetch(objs("g10-o0", "g10-o1", "g10-o2", "g11-o0", "g11-o1", "g11-o2"), nil, "",
+			// A joining fetch ends at the subscription's Largest Location,
+			// inclusive (draft-16 §9.16.2.1).
+			fetch(objs("g12-o0", "g12-o1"), nil, "", moqtransport.WithJoiningFetchRelative(rt.RequestID(), 0))
+			fetch(objs("g11-o0", "g11-o1", "g11-o2", "g12-o0", "g12-o1"), nil, "", moqtransport.WithJoiningFetchRelative(rt.RequestID(), 1))
+			fetch(objs("g10-o0", "g10-o1", "g10-o2", "g11-o0", "g11-o1", "g11-o2", "g12-o0", "g12-o1"), nil, "",
 				moqtransport.WithJoiningFetchAbsolute(rt.RequestID(), 10))
 		})
 	}

@@ -112,7 +112,6 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 		datagram: t.opts.Delivery == DeliveryDatagram,
 		joinable: m.Filter.Type == wire.FilterLargestObject || m.Filter.Type == wire.FilterNone,
-		joinEnd:  r.start,
 	}
 	sub.forward.Store(m.Forward)
 	s.subs[m.RequestID] = sub
@@ -241,9 +240,6 @@ type subscription struct {
 	// joinable marks a Largest Object subscription, the only kind a
 	// joining FETCH may name (draft-14 §9.16.2).
 	joinable bool
-	// joinEnd is where a joining FETCH ends: the subscription's first
-	// location.
-	joinEnd Location
 
 	stopOnce   sync.Once
 	stopCode   wire.PublishDoneCode

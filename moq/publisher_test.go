@@ -306,16 +306,20 @@ func TestFetchFromCache(t *testing.T) {
 		{"standalone past the largest", false, func(*RemoteTrack) FetchRequest {
 			return FetchRequest{Namespace: cam1, Name: "video", Start: Location{12, 1}, End: Location{99, 0}}
 		}, objs("g12-o1")},
+		// A joining fetch ends at the subscription's Largest Location {12, 1},
+		// inclusive, though the subscription itself starts at {12, 0}.
 		{"joining relative", false, func(sub *RemoteTrack) FetchRequest {
 			return FetchRequest{Joining: sub, JoiningStart: 1}
-		}, objs("g11-o0", "g11-o1", "g11-o2")},
+		}, objs("g11-o0", "g11-o1", "g11-o2", "g12-o0", "g12-o1")},
 		{"joining absolute", false, func(sub *RemoteTrack) FetchRequest {
 			return FetchRequest{Joining: sub, JoiningStart: 10, JoiningAbsolute: true}
-		}, objs("g10-o0", "g10-o1", "g10-o2", "g11-o0", "g11-o1", "g11-o2")},
-		// The subscription already starts at group 12's first object.
+		}, objs("g10-o0", "g10-o1", "g10-o2", "g11-o0", "g11-o1", "g11-o2", "g12-o0", "g12-o1")},
 		{"joining relative 0", false, func(sub *RemoteTrack) FetchRequest {
 			return FetchRequest{Joining: sub}
-		}, nil},
+		}, objs("g12-o0", "g12-o1")},
+		{"joining relative past group 0", false, func(sub *RemoteTrack) FetchRequest {
+			return FetchRequest{Joining: sub, JoiningStart: 99}
+		}, objs("g10-o0", "g10-o1", "g10-o2", "g11-o0", "g11-o1", "g11-o2", "g12-o0", "g12-o1")},
 		{"strict joining relative 0", true, func(sub *RemoteTrack) FetchRequest {
 			return FetchRequest{Joining: sub}
 		}, objs("g12-o0", "g12-o1")},
@@ -393,25 +397,65 @@ func TestJoiningFetchNeedsLargestObject(t *testing.T) {
 }
 
 // With no object published when the subscription started, a joining FETCH
-// is INVALID_RANGE; a standalone one too.
+// waits for the track's first object and returns it; a standalone FETCH is
+// INVALID_RANGE. A joining FETCH still waiting when its subscription ends is
+// INVALID_RANGE.
 func TestFetchEmptyTrack(t *testing.T) {
 	for _, tp := range transports[:2] {
-		t.Run(tp.name, func(t *testing.T) {
-			origin := NewOrigin()
-			bc, err := origin.Publish(cam1, nil)
-			require.NoError(t, err)
-			_, err = bc.CreateTrack("video", TrackOptions{})
-			require.NoError(t, err)
-			_, addr := testServer(t, origin, SessionConfig{})
-			s := dialTest(t, tp.url(addr), tp.version)
-			ctx := testCtx(t)
-			sub, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{})
-			require.NoError(t, err)
-			_, err = s.Fetch(ctx, FetchRequest{Joining: sub, JoiningStart: 1})
-			require.ErrorIs(t, err, &RequestError{Code: wire.RequestInvalidRange})
-			_, err = s.Fetch(ctx, FetchRequest{Namespace: cam1, Name: "video", End: Location{1, 0}})
-			require.ErrorIs(t, err, &RequestError{Code: wire.RequestInvalidRange})
-		})
+		for _, end := range []string{"object", "unsubscribe"} {
+			t.Run(tp.name+"/"+end, func(t *testing.T) {
+				origin := NewOrigin()
+				bc, err := origin.Publish(cam1, nil)
+				require.NoError(t, err)
+				tr, err := bc.CreateTrack("video", TrackOptions{})
+				require.NoError(t, err)
+				srv, addr := testServer(t, origin, SessionConfig{})
+				s := dialTest(t, tp.url(addr), tp.version)
+				ctx := testCtx(t)
+				_, err = s.Fetch(ctx, FetchRequest{Namespace: cam1, Name: "video", End: Location{1, 0}})
+				require.ErrorIs(t, err, &RequestError{Code: wire.RequestInvalidRange})
+
+				sub, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{})
+				require.NoError(t, err)
+				require.Nil(t, sub.Largest)
+				type result struct {
+					f   *FetchResult
+					err error
+				}
+				answered := make(chan result, 1)
+				go func() {
+					f, err := s.Fetch(ctx, FetchRequest{Joining: sub})
+					answered <- result{f, err}
+				}()
+				require.Eventually(t, func() bool {
+					for _, ss := range srv.Sessions() {
+						ss.mu.Lock()
+						n := len(ss.fetches)
+						ss.mu.Unlock()
+						if n == 1 {
+							return true
+						}
+					}
+					return false
+				}, rawTimeout, time.Millisecond, "the server holds the joining FETCH")
+				select {
+				case r := <-answered:
+					t.Fatalf("joining FETCH answered before the track had objects: %v", r.err)
+				default:
+				}
+				if end == "unsubscribe" {
+					require.NoError(t, sub.Close())
+					require.ErrorIs(t, (<-answered).err, &RequestError{Code: wire.RequestInvalidRange})
+					return
+				}
+				writeObjects(t, tr, 5, 1)
+				r := <-answered
+				require.NoError(t, r.err)
+				got, err := readAll(ctx, r.f)
+				require.ErrorIs(t, err, io.EOF)
+				require.Equal(t, objs("g5-o0"), got)
+			})
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package moq
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -88,6 +89,10 @@ type Location struct {
 func (l Location) Less(o Location) bool {
 	return l.Group < o.Group || (l.Group == o.Group && l.Object < o.Object)
 }
+
+// next is the location of the object after l in its group: the exclusive
+// end of a range that ends at l.
+func (l Location) next() Location { return Location{Group: l.Group, Object: l.Object + 1} }
 
 // group is a cached group. Objects are shared, immutable payloads; readers
 // take them under the track's lock.
@@ -277,6 +282,32 @@ func (t *Track) Largest() (Location, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.largest, t.hasLargest
+}
+
+// awaitLargest waits for the track's first object and returns the largest
+// location then; false if ctx ends or the track closes first.
+func (t *Track) awaitLargest(ctx context.Context) (Location, bool) {
+	r := t.newReader(startCurrentGroup, Location{}, 0, false)
+	if r == nil {
+		return Location{}, false
+	}
+	defer r.close()
+	for {
+		t.mu.Lock()
+		l, has, closed := t.largest, t.hasLargest, t.closed
+		t.mu.Unlock()
+		switch {
+		case has:
+			return l, true
+		case closed:
+			return Location{}, false
+		}
+		select {
+		case <-r.notify:
+		case <-ctx.Done():
+			return Location{}, false
+		}
+	}
 }
 
 // Closed reports whether the track has ended.
