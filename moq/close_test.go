@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -415,4 +416,90 @@ func TestGoAwayFinishesQuietGroup(t *testing.T) {
 	require.Equal(t, wire.DoneGoingAway, r.done.StatusCode)
 	require.Equal(t, wire.SessionNoError, r.code)
 	<-s.Context().Done()
+}
+
+// A subscriber that closes its session while objects are flowing ends it
+// normally: the server logs no "moq session failed", whatever it was
+// writing when the close arrived (over WebTransport the close may come as
+// the connection's H3_NO_ERROR before CLOSE_WEBTRANSPORT_SESSION).
+func TestClientCloseIsNotAFailure(t *testing.T) {
+	for _, tc := range transports {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := NewOrigin()
+			bc, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			tr, err := bc.CreateTrack("video", TrackOptions{})
+			require.NoError(t, err)
+			writeObjects(t, tr, 1, 1)
+			logs := &syncBuffer{}
+			// A short idle timeout: a close lost on a loaded machine still
+			// ends the session soon (logged as routine too).
+			srv := &Server{
+				Origin:     origin,
+				Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+				QUICConfig: &quic.Config{MaxIdleTimeout: 2 * time.Second},
+			}
+			addr := testServerWith(t, srv)
+			stop := make(chan struct{})
+			written := make(chan struct{})
+			go func() {
+				defer close(written)
+				payload := make([]byte, 4000)
+				for g := uint64(2); ; g++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_ = tr.StartGroup(g)
+					for range 10 {
+						_ = tr.WriteObject(payload)
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+			defer func() { close(stop); <-written }()
+			for range 10 {
+				s := dialTest(t, tc.url(addr), tc.version)
+				ctx := testCtx(t)
+				sub, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{})
+				require.NoError(t, err)
+				_, err = sub.ReadObject(ctx)
+				require.NoError(t, err)
+				require.NoError(t, s.Close())
+			}
+			require.Eventually(t, func() bool { return len(srv.Sessions()) == 0 }, rawTimeout, time.Millisecond, "every session ends")
+			require.NotContains(t, logs.String(), "session failed")
+			require.NotContains(t, logs.String(), "code=256", "H3_NO_ERROR is no MoQT code")
+		})
+	}
+}
+
+// A peer that disappears without closing (its network went away) ends the
+// session at the idle timeout, logged as routine, not as a failure.
+func TestVanishedPeerIsNotAFailure(t *testing.T) {
+	logs := &syncBuffer{}
+	srv := &Server{
+		Origin:     NewOrigin(),
+		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		QUICConfig: &quic.Config{MaxIdleTimeout: 200 * time.Millisecond},
+	}
+	addr := testServerWith(t, srv)
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx := testCtx(t)
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	require.NoError(t, err)
+	qc, err := (&quic.Transport{Conn: pc}).Dial(ctx, ua,
+		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{wire.Draft16.ALPN()}},
+		&quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true, MaxIdleTimeout: time.Minute})
+	require.NoError(t, err)
+	p := newRawPeer(t, quicConn{qc}, wire.Draft16)
+	path := ""
+	p.setup(wire.SetupParams{Path: &path})
+	require.Eventually(t, func() bool { return len(srv.Sessions()) == 1 }, rawTimeout, time.Millisecond)
+	require.NoError(t, pc.Close()) // gone: no CONNECTION_CLOSE
+	require.Eventually(t, func() bool { return len(srv.Sessions()) == 0 }, rawTimeout, 10*time.Millisecond)
+	require.Contains(t, logs.String(), "level=INFO msg=\"moq session ended: the peer stopped answering\"")
+	require.NotContains(t, logs.String(), "session failed")
 }

@@ -87,6 +87,15 @@ func (s wtSendStream) Write(b []byte) (int, error) { return s.s.Write(b) }
 func (s wtSendStream) Close() error                { return s.s.Close() }
 func (s wtSendStream) CancelWrite(code uint64) {
 	s.s.CancelWrite(webtransport.StreamErrorCode(wtCode(code)))
+	unblockWrite(s.s)
+}
+
+// unblockWrite ends a Write in progress on a stream being cancelled:
+// webtransport-go v0.13.0 parks a Write that got WT_SESSION_GONE until the
+// session reports its close, which a stream opened as the session ends may
+// never see; a past deadline wakes it.
+func unblockWrite(s interface{ SetWriteDeadline(time.Time) error }) {
+	_ = s.SetWriteDeadline(time.Unix(1, 0))
 }
 func (s wtSendStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
 
@@ -108,6 +117,7 @@ func (s wtStream) Read(b []byte) (int, error)  { return s.s.Read(b) }
 func (s wtStream) Close() error                { return s.s.Close() }
 func (s wtStream) CancelWrite(code uint64) {
 	s.s.CancelWrite(webtransport.StreamErrorCode(wtCode(code)))
+	unblockWrite(s.s)
 }
 
 func (s wtStream) CancelRead(code uint64) {

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go"
+
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
 
@@ -313,6 +315,16 @@ func transportError(c conn) error {
 	return cause
 }
 
+// peerVanished reports whether err is the transport noticing that the peer
+// is gone without closing (idle timeout, stateless reset).
+func peerVanished(err error) bool {
+	if _, ok := errors.AsType[*quic.IdleTimeoutError](err); ok {
+		return true
+	}
+	_, ok := errors.AsType[*quic.StatelessResetError](err)
+	return ok
+}
+
 // errTransportClosed stands for a close whose cause is not known yet.
 var errTransportClosed = errors.New("moq: transport closed")
 
@@ -346,9 +358,13 @@ func (s *Session) fail(err error) {
 		}
 		s.c.CloseWithError(uint64(code), reason)
 	}
-	if code == wire.SessionNoError || (se != nil && se.Remote) {
+	switch {
+	case code == wire.SessionNoError || (se != nil && se.Remote):
 		s.log.Debug("moq session closed", "code", uint64(code), "reason", reason)
-	} else {
+	case peerVanished(err):
+		// A subscriber whose network went away: routine for a server.
+		s.log.Info("moq session ended: the peer stopped answering", "err", err)
+	default:
 		s.log.Warn("moq session failed", "code", uint64(code), "err", err)
 	}
 	s.cancel(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
@@ -170,10 +171,21 @@ func tokenValue(tok []byte) []byte {
 }
 
 // closeError is the *SessionError an application close of the QUIC
-// connection or WebTransport session carries, if err is one.
+// connection or WebTransport session carries, if err is one. Under
+// WebTransport a peer may close the QUIC connection itself with H3_NO_ERROR
+// instead of the session: that is a close without error, as is
+// webtransport-go's report of it on the CONNECT stream (v0.13.0 labels any
+// end of that stream H3_DATAGRAM_ERROR, with the underlying error as text).
 func closeError(err error) (*SessionError, bool) {
 	if ae, ok := errors.AsType[*quic.ApplicationError](err); ok {
-		return &SessionError{Code: wire.SessionErrorCode(ae.ErrorCode), Reason: ae.ErrorMessage, Remote: ae.Remote}, true
+		code := wire.SessionErrorCode(ae.ErrorCode)
+		if ae.ErrorCode == quic.ApplicationErrorCode(http3.ErrCodeNoError) {
+			code = wire.SessionNoError
+		}
+		return &SessionError{Code: code, Reason: ae.ErrorMessage, Remote: ae.Remote}, true
+	}
+	if he, ok := errors.AsType[*http3.Error](err); ok && he.ErrorCode == http3.ErrCodeDatagramError && he.ErrorMessage == "H3_NO_ERROR" {
+		return &SessionError{Code: wire.SessionNoError, Reason: "connection closed", Remote: true}, true
 	}
 	if se, ok := errors.AsType[*webtransport.SessionError](err); ok {
 		return &SessionError{Code: wire.SessionErrorCode(se.ErrorCode), Reason: se.Message, Remote: se.Remote}, true
