@@ -4,10 +4,12 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -73,4 +75,25 @@ func probe(t *testing.T, file string) probed {
 	require.NoError(t, err, "decode %s: %s", file, msg)
 	require.Empty(t, strings.TrimSpace(string(msg)), "ffmpeg reports errors decoding %s", file)
 	return p
+}
+
+// requireDecodes requires ffmpeg to decode file without printing an error.
+func requireDecodes(t *testing.T, file string) {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-v", "error", "-i", file, "-f", "null", "-").CombinedOutput()
+	require.NoError(t, err, "ffmpeg %s: %s", file, out)
+	require.Empty(t, strings.TrimSpace(string(out)), "ffmpeg decoding %s", file)
+}
+
+// waitFileSize waits until file holds at least n bytes.
+func waitFileSize(t *testing.T, file string, n int64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if fi, err := os.Stat(file); err == nil && fi.Size() >= n {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%s never reached %d bytes", file, n)
+		time.Sleep(50 * time.Millisecond)
+	}
 }

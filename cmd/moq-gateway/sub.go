@@ -70,6 +70,28 @@ func runSub(ctx context.Context, args []string, stderr io.Writer) error {
 	return err
 }
 
+// normalEnd reports whether err ends a subscription the way a stream ends:
+// the track or range is complete, the server is going away (PUBLISH_DONE
+// GOING_AWAY when it shuts down), or it closed the session with NO_ERROR.
+func normalEnd(err error) bool {
+	if errors.Is(err, io.EOF) {
+		return true
+	}
+	if pd, ok := errors.AsType[*moq.PublishDoneError](err); ok {
+		return pd.Code == wire.DoneGoingAway
+	}
+	se, ok := errors.AsType[*moq.SessionError](err)
+	return ok && se.Code == wire.SessionNoError
+}
+
+// endReason says how a subscription ended, for the log.
+func endReason(err error) string {
+	if err == nil || errors.Is(err, io.EOF) {
+		return "track ended"
+	}
+	return err.Error()
+}
+
 // subResult summarises what sub received, per track.
 type subResult struct {
 	version wire.Version
@@ -125,7 +147,11 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 	for {
 		obj, err := cat.ReadObject(ctx)
 		if err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+			if normalEnd(err) {
+				log.Info("stream ended", "reason", endReason(err))
+				break
+			}
+			if ctx.Err() != nil {
 				break
 			}
 			firstErr = fmt.Errorf("catalog: %w", err)
@@ -176,7 +202,11 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 			}
 			wg.Go(func() {
 				defer rt.Close()
-				if err := tf.consume(ctx, rt); err != nil && ctx.Err() == nil {
+				switch err := tf.consume(ctx, rt); {
+				case err == nil || ctx.Err() != nil:
+				case normalEnd(err):
+					log.Info("track ended", "track", tf.name, "reason", endReason(err))
+				default:
 					log.Warn("track ended", "track", tf.name, "err", err)
 				}
 			})
