@@ -7,6 +7,9 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,8 +21,11 @@ import (
 	"github.com/Eyevinn/moqtransport/quicmoq"
 	"github.com/Eyevinn/moqtransport/webtransportmoq"
 	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/moqgw/moq-gateway/moq"
 )
 
 // eyevinnSession connects Eyevinn/moqtransport v0.9.0, an independent MoQT
@@ -173,4 +179,72 @@ func TestRTMPToEyevinnWebTransport(t *testing.T) {
 			requireClipTracks(t, dir, clipFrames)
 		})
 	}
+}
+
+// eyevinnListener accepts Eyevinn/moqtransport sessions over raw QUIC
+// (moq-00, moqt-16) and WebTransport (/moq) on one UDP socket.
+type eyevinnListener struct {
+	addr    string
+	certPEM []byte // the self-signed certificate, for a tls: CA file
+	pc      net.PacketConn
+	cancel  context.CancelFunc
+	wg      *sync.WaitGroup
+}
+
+// listenEyevinn listens on addr and runs serve for each session; uri is the
+// WebTransport request URI ("" for raw QUIC). The caller stops it with
+// cancel, then closes pc and waits for wg.
+func listenEyevinn(t *testing.T, addr string, serve func(ctx context.Context, conn moqtransport.Connection, uri string)) *eyevinnListener {
+	t.Helper()
+	l := &eyevinnListener{wg: &sync.WaitGroup{}}
+	var err error
+	for range 50 { // the port may still be held by the previous instance
+		l.pc, err = net.ListenPacket("udp", addr)
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, err)
+	l.addr = l.pc.LocalAddr().String()
+	cert, _, err := moq.SelfSignedCert([]string{"localhost", "127.0.0.1", "::1"}, time.Hour)
+	require.NoError(t, err)
+	l.certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moqt-16", "moq-00", "h3"}}
+	ln, err := (&quic.Transport{Conn: l.pc}).Listen(tlsConf, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	l.cancel = cancel
+	mux := http.NewServeMux()
+	wt := &webtransport.Server{
+		H3:                   &http3.Server{Handler: mux, TLSConfig: tlsConf},
+		ApplicationProtocols: []string{"moqt-16", "moq-00"},
+		CheckOrigin:          func(*http.Request) bool { return true },
+	}
+	mux.HandleFunc("/moq", func(w http.ResponseWriter, req *http.Request) {
+		ws, err := wt.Upgrade(w, req)
+		if err != nil {
+			return
+		}
+		serve(ctx, webtransportmoq.NewServer(ws), req.URL.RequestURI())
+	})
+	l.wg.Go(func() {
+		<-ctx.Done()
+		ln.Close()
+		wt.Close()
+	})
+	l.wg.Go(func() {
+		for {
+			qc, err := ln.Accept(ctx)
+			if err != nil {
+				return
+			}
+			if qc.ConnectionState().TLS.NegotiatedProtocol == "h3" {
+				l.wg.Go(func() { _ = wt.ServeQUICConn(qc) })
+				continue
+			}
+			l.wg.Go(func() { serve(ctx, quicmoq.NewServer(qc), "") })
+		}
+	})
+	return l
 }

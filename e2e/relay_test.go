@@ -5,11 +5,8 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"encoding/pem"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,12 +16,7 @@ import (
 	"time"
 
 	"github.com/Eyevinn/moqtransport"
-	"github.com/Eyevinn/moqtransport/quicmoq"
-	"github.com/Eyevinn/moqtransport/webtransportmoq"
 	"github.com/Eyevinn/mp4ff/mp4"
-	"github.com/quic-go/quic-go"
-	"github.com/quic-go/quic-go/http3"
-	"github.com/quic-go/webtransport-go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/moq"
@@ -46,7 +38,7 @@ type testRelay struct {
 
 	pc     net.PacketConn
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     *sync.WaitGroup
 
 	connections atomic.Int64
 	announces   chan relayAnnounce
@@ -66,55 +58,8 @@ type relayAnnounce struct {
 func startRelay(t *testing.T, addr, token string) *testRelay {
 	t.Helper()
 	r := &testRelay{t: t, token: token, announces: make(chan relayAnnounce, 16)}
-	var err error
-	for range 50 { // the port may still be held by the previous instance
-		r.pc, err = net.ListenPacket("udp", addr)
-		if err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	require.NoError(t, err)
-	r.addr = r.pc.LocalAddr().String()
-	cert, _, err := moq.SelfSignedCert([]string{"localhost", "127.0.0.1", "::1"}, time.Hour)
-	require.NoError(t, err)
-	r.certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
-	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moqt-16", "moq-00", "h3"}}
-	ln, err := (&quic.Transport{Conn: r.pc}).Listen(tlsConf, &quic.Config{EnableDatagrams: true, EnableStreamResetPartialDelivery: true})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	mux := http.NewServeMux()
-	wt := &webtransport.Server{
-		H3:                   &http3.Server{Handler: mux, TLSConfig: tlsConf},
-		ApplicationProtocols: []string{"moqt-16", "moq-00"},
-		CheckOrigin:          func(*http.Request) bool { return true },
-	}
-	mux.HandleFunc("/moq", func(w http.ResponseWriter, req *http.Request) {
-		ws, err := wt.Upgrade(w, req)
-		if err != nil {
-			return
-		}
-		r.serve(ctx, webtransportmoq.NewServer(ws), req.URL.RequestURI())
-	})
-	r.wg.Go(func() {
-		<-ctx.Done()
-		ln.Close()
-		wt.Close()
-	})
-	r.wg.Go(func() {
-		for {
-			qc, err := ln.Accept(ctx)
-			if err != nil {
-				return
-			}
-			if qc.ConnectionState().TLS.NegotiatedProtocol == "h3" {
-				r.wg.Go(func() { _ = wt.ServeQUICConn(qc) })
-				continue
-			}
-			r.wg.Go(func() { r.serve(ctx, quicmoq.NewServer(qc), "") })
-		}
-	})
+	l := listenEyevinn(t, addr, r.serve)
+	r.addr, r.certPEM, r.pc, r.cancel, r.wg = l.addr, l.certPEM, l.pc, l.cancel, l.wg
 	t.Cleanup(r.stop)
 	return r
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ import (
 type subOptions struct {
 	url       string
 	namespace string
+	nsParts   []string
 	out       string
 	duration  time.Duration
 	draft     string
@@ -38,20 +40,24 @@ func runSub(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("moq-gateway sub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.url, "url", "", "MoQ server: moqt://host:port (raw QUIC) or https://host:port/moq (WebTransport)")
-	fs.StringVar(&o.namespace, "namespace", "", "stream path, e.g. live/cam1")
+	fs.StringVar(&o.namespace, "namespace", "", "stream path, e.g. live/cam1: one namespace field per path segment")
+	fs.Func("ns-part", "one namespace field, verbatim (repeat for each; instead of -namespace, e.g. -ns-part cmsf/clear for the tuple [\"cmsf/clear\"])", func(v string) error {
+		o.nsParts = append(o.nsParts, v)
+		return nil
+	})
 	fs.StringVar(&o.out, "out", "", "output directory for catalog.json and one MP4 per track")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until the stream ends or SIGINT)")
 	fs.StringVar(&o.draft, "draft", "auto", "MoQT draft: auto, 14 or 16")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (self-signed gateways)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	fs.DurationVar(&o.wait, "wait", 10*time.Second, "wait this long for the server to announce the namespace (0: subscribe at once)")
+	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to keep trying while the namespace does not exist yet (0: fail at once)")
 	fs.StringVar(&o.stdout, "stdout", "", "write this track (e.g. video) as fragmented MP4 to standard output instead of a file, for ffplay -")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.url == "" || o.namespace == "" || (o.out == "" && o.stdout == "") {
+	if o.url == "" || (o.namespace == "") == (len(o.nsParts) == 0) || (o.out == "" && o.stdout == "") {
 		fs.Usage()
-		return usageError{errors.New("sub needs -url, -namespace and -out (or -stdout TRACK)")}
+		return usageError{errors.New("sub needs -url, -namespace (or -ns-part for each field) and -out (or -stdout TRACK)")}
 	}
 	versions := relayVersions(o.draft)
 	if o.draft != "auto" && versions == nil {
@@ -125,17 +131,11 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 	}
 	defer sess.Close()
 	log.Info("connected", "url", o.url, "version", sess.Version().String(), "transport", sess.Transport())
-	ns := moq.Namespace(strings.Split(strings.Trim(o.namespace, "/"), "/"))
-	if o.wait > 0 {
-		wctx, cancel := context.WithTimeout(ctx, o.wait)
-		err := sess.WaitAnnounced(wctx, ns)
-		cancel()
-		if err != nil {
-			return nil, err
-		}
+	ns := moq.Namespace(o.nsParts)
+	if len(ns) == 0 {
+		ns = moq.Namespace(strings.Split(strings.Trim(o.namespace, "/"), "/"))
 	}
-
-	cat, err := sess.Subscribe(ctx, ns, packager.CatalogTrackName, moq.SubscribeOptions{})
+	cat, err := subscribeWhenThere(ctx, sess, ns, o.wait)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
@@ -219,6 +219,31 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 		}
 	}
 	return res, firstErr
+}
+
+// subscribeWhenThere subscribes to ns's catalog at once: a publisher that
+// serves its client directly announces nothing. While the server says the
+// namespace does not exist, it retries when ns is announced or every
+// second, for up to wait.
+func subscribeWhenThere(ctx context.Context, sess *moq.Session, ns moq.Namespace, wait time.Duration) (*moq.RemoteTrack, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		wasAnnounced := slices.ContainsFunc(sess.Announced(), ns.HasPrefix)
+		cat, err := sess.Subscribe(ctx, ns, packager.CatalogTrackName, moq.SubscribeOptions{})
+		if !errors.Is(err, moq.ErrTrackDoesNotExist) || !time.Now().Before(deadline) {
+			return cat, err
+		}
+		wctx, cancel := context.WithTimeout(ctx, min(time.Second, time.Until(deadline)))
+		if wasAnnounced {
+			<-wctx.Done()
+		} else {
+			_ = sess.WaitAnnounced(wctx, ns) // announced, or a second passed: try again
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // trackFile writes one track's objects into fragmented MP4: the init
