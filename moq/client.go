@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -76,6 +77,11 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 		tlsConf.ServerName = u.Hostname()
 	}
 	qconf := quicConfig(opts.QUICConfig)
+	// draft-16 §3.1.2: a moqt:// URI without a port means 443, as https:// does.
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "443")
+	}
 
 	var (
 		c conn
@@ -88,7 +94,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 		if dial == nil {
 			dial = quic.DialAddr
 		}
-		qc, err := dial(ctx, u.Host, tlsConf, qconf)
+		qc, err := dial(ctx, addr, tlsConf, qconf)
 		if err != nil {
 			return nil, dialError(err, alpns)
 		}
@@ -100,7 +106,9 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 		if opts.DialQUIC != nil {
 			tr.DialAddr = opts.DialQUIC
 		}
-		rsp, ws, err := tr.Dial(ctx, rawURL, http.Header{})
+		wtURL := *u
+		wtURL.Host = addr
+		rsp, ws, err := tr.Dial(ctx, wtURL.String(), http.Header{})
 		if err != nil {
 			if rsp != nil {
 				return nil, fmt.Errorf("moq dial %s: HTTP %d: %w", redactURL(u, opts.Secret), rsp.StatusCode, err)

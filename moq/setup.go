@@ -116,7 +116,16 @@ func (s *Session) serverSetup(context.Context) error {
 		return sessionErrorf(wire.SessionInvalidAuthority, "AUTHORITY parameter over WebTransport")
 	}
 	if cs.Params.Path != nil {
+		// draft-16 §9.3.1.1: path-abempty ["?" query] of a moqt:// URI.
+		if p := *cs.Params.Path; p != "" && p[0] != '/' && p[0] != '?' {
+			return sessionErrorf(wire.SessionMalformedPath, "PATH %q does not start with /", p)
+		}
 		s.path = *cs.Params.Path
+	}
+	if s.version != wire.Draft14 {
+		if err := checkSetupTokens(cs.Params.AuthorizationTokens); err != nil {
+			return err
+		}
 	}
 	s.peerImpl = cs.Params.Implementation
 	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
@@ -155,11 +164,34 @@ func (s *Session) clientSetup(context.Context) error {
 		return sessionErrorf(wire.SessionVersionNegotiationFailed,
 			"server selected %s, client offered %s", ss.SelectedVersion, versionList(supportedVersions))
 	}
+	// draft-14 §9.3.2.1-2, draft-16 §9.3.1.1-2: only a client sends these.
+	if ss.Params.Path != nil {
+		return sessionErrorf(wire.SessionInvalidPath, "SERVER_SETUP carries PATH")
+	}
+	if ss.Params.Authority != nil {
+		return sessionErrorf(wire.SessionInvalidAuthority, "SERVER_SETUP carries AUTHORITY")
+	}
 	s.peerImpl = ss.Params.Implementation
 	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
 		s.setMoqRS()
 	}
 	s.ids.setPeerMax(ss.Params.MaxRequestID)
+	return nil
+}
+
+// checkSetupTokens refuses the token alias types CLIENT_SETUP may not use
+// (draft-16 §9.3.1.3: DELETE and USE_ALIAS are a PROTOCOL_VIOLATION there,
+// since no alias can exist yet).
+func checkSetupTokens(tokens [][]byte) error {
+	for _, b := range tokens {
+		t, err := wire.ParseToken(b)
+		if err != nil {
+			return sessionErrorf(wire.SessionMalformedAuthToken, "CLIENT_SETUP: %v", err)
+		}
+		if t.AliasType == wire.TokenDelete || t.AliasType == wire.TokenUseAlias {
+			return sessionErrorf(wire.SessionProtocolViolation, "CLIENT_SETUP token with alias type %d", t.AliasType)
+		}
+	}
 	return nil
 }
 

@@ -70,3 +70,66 @@ func TestSetupParamsOverWebTransport(t *testing.T) {
 		}
 	}
 }
+
+// A client closes the session when SERVER_SETUP carries PATH or AUTHORITY,
+// which only a client sends (draft-16 §9.3.1.1-2).
+func TestServerSetupWithClientParams(t *testing.T) {
+	for _, v := range drafts {
+		for _, tc := range []struct {
+			name   string
+			params wire.SetupParams
+			code   wire.SessionErrorCode
+		}{
+			{"PATH", wire.SetupParams{Path: ptr("/x")}, wire.SessionInvalidPath},
+			{"AUTHORITY", wire.SetupParams{Authority: ptr("h:1")}, wire.SessionInvalidAuthority},
+		} {
+			t.Run(v.String()+"/"+tc.name, func(t *testing.T) {
+				closed := make(chan wire.SessionErrorCode, 1)
+				addr := rawServer(t, v.ALPN(), func(p *rawPeer) {
+					p.read()
+					p.send(&wire.ServerSetup{SelectedVersion: v, Params: tc.params})
+					code, _ := p.closed()
+					closed <- code
+				})
+				_, err := Dial(testCtx(t), "moqt://"+addr, DialOptions{
+					Versions: []wire.Version{v}, TLSConfig: insecureTLS(), Logger: testLogger(),
+				})
+				require.ErrorIs(t, err, &SessionError{Code: tc.code})
+				require.Equal(t, tc.code, <-closed)
+			})
+		}
+	}
+}
+
+// A server refuses a malformed PATH (draft-16 §9.3.1.1: path-abempty
+// ["?" query]) and, in draft-16, a CLIENT_SETUP token that deletes or uses
+// an alias, which cannot exist yet (§9.3.1.3).
+func TestClientSetupRefused(t *testing.T) {
+	useAlias, err := wire.Token{AliasType: wire.TokenUseAlias, Alias: 1}.Append(nil)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name   string
+		v      wire.Version
+		params wire.SetupParams
+		code   wire.SessionErrorCode
+	}{
+		{"malformed PATH draft-14", wire.Draft14, wire.SetupParams{Path: ptr("live")}, wire.SessionMalformedPath},
+		{"malformed PATH draft-16", wire.Draft16, wire.SetupParams{Path: ptr("live")}, wire.SessionMalformedPath},
+		{"USE_ALIAS token draft-16", wire.Draft16, wire.SetupParams{Path: ptr(""), AuthorizationTokens: [][]byte{useAlias}}, wire.SessionProtocolViolation},
+		{"unparsable token draft-16", wire.Draft16, wire.SetupParams{Path: ptr(""), AuthorizationTokens: [][]byte{{0x09}}}, wire.SessionMalformedAuthToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := testServer(t, NewOrigin(), SessionConfig{})
+			p := newRawPeer(t, dialRawConn(t, addr, false, tc.v.ALPN(), nil), tc.v)
+			cs := &wire.ClientSetup{Params: tc.params}
+			if tc.v == wire.Draft14 {
+				cs.Versions = []wire.Version{wire.Draft14}
+			}
+			p.send(cs)
+			code, _ := p.closed()
+			require.Equal(t, tc.code, code)
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

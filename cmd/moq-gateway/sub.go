@@ -124,7 +124,10 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 		tlsConf = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it (-insecure)
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	sess, err := moq.Dial(dialCtx, o.url, moq.DialOptions{Versions: versions, TLSConfig: tlsConf, Logger: log})
+	sess, err := moq.Dial(dialCtx, o.url, moq.DialOptions{
+		Versions: versions, TLSConfig: tlsConf, Logger: log,
+		Session: moq.SessionConfig{Implementation: implementation + " sub"},
+	})
 	cancel()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,41 @@ func ptr[T any](v T) *T { return &v }
 var draft14Varint = bs(0xc0, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x0e)
 
 var setupCases = []controlCase{
+	// draft-16 §9.3 (Figure 5) with §1.4.2's delta-encoded Key-Value-Pairs
+	// and §9.3.1's parameter types, byte for byte from the text;
+	// Eyevinn/moqtransport v0.9.0 encodes the same bytes.
+	{
+		name: "draft-16 text: CLIENT_SETUP over raw QUIC", v: Draft16,
+		wire: bs(
+			0x20,       // Type 0x20
+			0x00, 0x17, // Length (16) 23
+			0x03,               // Number of Parameters
+			0x01, 0x04, "/moq", // delta 1: PATH (odd: length, bytes)
+			0x01, 0x40, 0x64, // delta 1: MAX_REQUEST_ID (even: varint 100)
+			0x05, 0x0b, "moq-gateway", // delta 5: MOQT_IMPLEMENTATION (0x07)
+		),
+		msg: &ClientSetup{Params: SetupParams{Path: ptr("/moq"), MaxRequestID: 100, Implementation: "moq-gateway"}},
+	},
+	{
+		name: "draft-16 text: CLIENT_SETUP over WebTransport (no PATH)", v: Draft16,
+		wire: bs(
+			0x20, 0x00, 0x11, // CLIENT_SETUP, length 17
+			0x02,             // Number of Parameters
+			0x02, 0x40, 0x64, // delta 2 from 0: MAX_REQUEST_ID 100
+			0x05, 0x0b, "moq-gateway", // delta 5: MOQT_IMPLEMENTATION
+		),
+		msg: &ClientSetup{Params: SetupParams{MaxRequestID: 100, Implementation: "moq-gateway"}},
+	},
+	{
+		name: "draft-16 text: SERVER_SETUP", v: Draft16,
+		wire: bs(
+			0x21, 0x00, 0x07, // SERVER_SETUP, length 7
+			0x02,             // Number of Parameters
+			0x02, 0x40, 0x64, // MAX_REQUEST_ID 100
+			0x05, 0x01, "x", // MOQT_IMPLEMENTATION "x"
+		),
+		msg: &ServerSetup{Params: SetupParams{MaxRequestID: 100, Implementation: "x"}},
+	},
 	{
 		name: "CLIENT_SETUP", v: Draft14,
 		wire: bs(
