@@ -76,4 +76,3 @@ func requireIncreasingDTS(t *testing.T, file, stream string) {
 	}
 	require.Positive(t, n)
 }
-
