@@ -52,6 +52,8 @@ func (s *Stream) publishCatalog() {
 			InitID:    t.initID,
 			Init:      t.cfg.init,
 			Bitrate:   ct.Bitrate,
+			Width:     ct.Width, Height: ct.Height,
+			SampleRate: ct.Samplerate, Channels: t.cfg.channels,
 		})
 	}
 	b, err := json.Marshal(&c)

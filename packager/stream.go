@@ -64,6 +64,10 @@ type TrackInfo struct {
 	InitID    string // the catalog's initRef
 	Init      []byte // CMAF header (ftyp+moov); do not modify
 	Bitrate   int    // the catalog's bitrate, bit/s
+	// Width and Height (video), SampleRate and Channels (audio) are the
+	// catalog's.
+	Width, Height        int
+	SampleRate, Channels int
 }
 
 // view is what the accessors read: replaced whole with each catalog.
