@@ -284,6 +284,18 @@ func (t *Track) Largest() (Location, bool) {
 	return t.largest, t.hasLargest
 }
 
+// CurrentGroup returns the newest group's ID and the objects it holds so
+// far (shared payloads: do not modify); ok is false before the first group
+// or when its head was dropped (MaxGroupBytes).
+func (t *Track) CurrentGroup() (id uint64, objects [][]byte, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cur == nil || t.cur.trimmed > 0 {
+		return 0, nil, false
+	}
+	return t.cur.id, append([][]byte(nil), t.cur.objects...), true
+}
+
 // awaitLargest waits for the track's first object and returns the largest
 // location then; false if ctx ends or the track closes first.
 func (t *Track) awaitLargest(ctx context.Context) (Location, bool) {

@@ -25,6 +25,7 @@ type liveStream struct {
 	mu       sync.Mutex
 	pkg      *packager.Stream
 	tracks   map[string]*moq.Track
+	moqrs    *moqRSLayout // nil until a subscriber asks for the moq-rs layout
 	pub      *publication
 	grace    *time.Timer
 	ended    bool
@@ -110,6 +111,7 @@ func (s *liveStream) end() {
 		s.pub = nil
 	}
 	s.pkg.Close()
+	s.endMoqRSLocked()
 	s.mu.Unlock()
 	s.bc.Close()
 }
@@ -216,6 +218,9 @@ func (s *liveStream) provide(_ *moq.Broadcast, rest moq.Namespace, name string) 
 	if s.ended {
 		return nil
 	}
+	if isMoqRSTrack(name) {
+		return s.moqRSTrackLocked(name)
+	}
 	if !s.pkg.Declares(name) {
 		return nil
 	}
@@ -241,6 +246,11 @@ func (o *output) Object(track string, group, object uint64, payload []byte) {
 	}
 	if err := t.WriteObject(payload); err != nil {
 		s.log.Warn("cannot write object", "track", track, "group", group, "object", object, "err", err)
+	}
+	if track == packager.CatalogTrackName {
+		s.onMoqRSCatalogLocked(group)
+	} else {
+		s.writeMoqRSObjectLocked(track, group, object, payload)
 	}
 }
 
