@@ -91,7 +91,7 @@ func TestCloseGracefullyDeadline(t *testing.T) {
 				InitialStreamReceiveWindow: 1 << 10, MaxStreamReceiveWindow: 1 << 10,
 			}), v)
 			path := ""
-			p.setup(wire.SetupParams{MaxRequestID: 100, Path: &path})
+			p.setup(wire.SetupParams{MaxRequestID: 1000, Path: &path})
 			id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterNextGroupStart})
 			_, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK)
 			require.True(t, ok)
@@ -130,7 +130,7 @@ func TestClientAfterGoAway(t *testing.T) {
 				if _, ok := p.read().(*wire.ClientSetup); !ok {
 					return
 				}
-				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 1000}})
 				sub, ok := p.read().(*wire.Subscribe)
 				if !ok {
 					return
@@ -206,7 +206,7 @@ func TestCloseReleasesWaiters(t *testing.T) {
 				if _, ok := p.read().(*wire.ClientSetup); !ok {
 					return
 				}
-				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 1000}})
 				p.read()
 				close(gotSubscribe)
 				p.closed()

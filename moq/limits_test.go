@@ -24,7 +24,7 @@ func TestSubscriptionCap(t *testing.T) {
 			_, err = bc.CreateTrack("video", TrackOptions{})
 			require.NoError(t, err)
 			_, addr := testServer(t, origin, SessionConfig{MaxSubscriptions: 2})
-			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 100})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 			isAnswer := func(m wire.Message) bool {
 				switch m.(type) {
 				case *wire.SubscribeOK, *wire.RequestError:
@@ -62,7 +62,7 @@ func TestPeerPublishNamespaceRefused(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				_, addr := testServer(t, NewOrigin(), SessionConfig{AcceptNamespaces: accept})
-				p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 100})
+				p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 				id := p.nextID()
 				p.send(&wire.PublishNamespace{RequestID: id, Namespace: wire.Namespace{"live", "intruder"}})
 				m := p.read()
@@ -97,7 +97,7 @@ func TestUnencodableNamespaceSkipped(t *testing.T) {
 				require.NoError(t, err)
 			}
 			_, addr := testServer(t, origin, SessionConfig{})
-			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 100})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 			pn, ok := p.read().(*wire.PublishNamespace)
 			require.True(t, ok)
 			require.Equal(t, wire.Namespace(cam1), pn.Namespace)
@@ -118,7 +118,7 @@ func TestDuplicateSubscribeOK(t *testing.T) {
 				if _, ok := p.read().(*wire.ClientSetup); !ok {
 					return
 				}
-				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 100}})
+				p.send(&wire.ServerSetup{SelectedVersion: v, Params: wire.SetupParams{MaxRequestID: 1000}})
 				sub, ok := p.read().(*wire.Subscribe)
 				if !ok {
 					return

@@ -62,7 +62,7 @@ func TestPublishNamespaceAnswers(t *testing.T) {
 				bs = append(bs, b)
 			}
 			srv, addr := testServer(t, origin, SessionConfig{})
-			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 100})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 			ids := map[string]uint64{}
 			for len(ids) < 4 {
 				pn, ok := p.read().(*wire.PublishNamespace)

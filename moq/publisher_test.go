@@ -548,7 +548,7 @@ func TestSubscriptionUpdate(t *testing.T) {
 			tr, err := bc.CreateTrack("video", TrackOptions{})
 			require.NoError(t, err)
 			_, addr := testServer(t, origin, SessionConfig{})
-			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 100})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 			id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterAbsoluteRange, Start: wire.Location{Group: 1}, EndGroup: 9})
 			_, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK)
 			require.True(t, ok)
@@ -617,7 +617,7 @@ func TestSubscriptionUpdateViolations(t *testing.T) {
 			}
 			t.Run(tc.name+"/"+v.String(), func(t *testing.T) {
 				_, addr := cacheFixture(t, SessionConfig{})
-				p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 100})
+				p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 				id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterAbsoluteRange, Start: wire.Location{Group: 20}, EndGroup: 25})
 				_, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK)
 				require.True(t, ok)
@@ -634,7 +634,7 @@ func TestSubscriptionUpdateViolations(t *testing.T) {
 // Draft-16 REQUEST_UPDATE may move the end group later.
 func TestRequestUpdateWidensDraft16(t *testing.T) {
 	tr, addr := cacheFixture(t, SessionConfig{})
-	p, _ := dialRaw(t, addr, wire.Draft16, wire.SetupParams{MaxRequestID: 100})
+	p, _ := dialRaw(t, addr, wire.Draft16, wire.SetupParams{MaxRequestID: 1000})
 	id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterAbsoluteRange, Start: wire.Location{Group: 13}, EndGroup: 13})
 	_, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK)
 	require.True(t, ok)
@@ -659,7 +659,7 @@ func TestUnsubscribe(t *testing.T) {
 	for _, v := range drafts {
 		t.Run(v.String(), func(t *testing.T) {
 			tr, addr := cacheFixture(t, SessionConfig{})
-			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 100})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 			id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
 			_, ok := p.readUntil(p.notAnnounce).(*wire.SubscribeOK)
 			require.True(t, ok)

@@ -674,6 +674,15 @@ func isMoqRS(impl string) bool {
 	return strings.Contains(impl, "moq-rs") || strings.Contains(impl, "moq-transport-rs")
 }
 
+// moqRS14Setup reports whether a draft-14 SETUP looks like moq-rs's, which
+// names no implementation: moq-transport 0.12–0.14 (the draft-14 releases
+// of cloudflare/moq-rs, session/mod.rs) send MAX_REQUEST_ID 100 and, from a
+// client, PATH — nothing else.
+func moqRS14Setup(p wire.SetupParams) bool {
+	return p.Implementation == "" && p.MaxRequestID == moqRSMaxRequests*2 && p.Authority == nil &&
+		len(p.AuthorizationTokens) == 0 && p.MaxAuthTokenCacheSize == 0 && len(p.Unknown) == 0
+}
+
 // supportedVersions are the draft-14-layout versions this package speaks.
 var supportedVersions = []wire.Version{wire.Draft14}
 

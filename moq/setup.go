@@ -128,7 +128,7 @@ func (s *Session) serverSetup(context.Context) error {
 		}
 	}
 	s.peerImpl = cs.Params.Implementation
-	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
+	if s.version == wire.Draft14 && (isMoqRS(s.peerImpl) || moqRS14Setup(cs.Params)) {
 		s.setMoqRS()
 	}
 	s.ids.setPeerMax(cs.Params.MaxRequestID)
@@ -172,7 +172,7 @@ func (s *Session) clientSetup(context.Context) error {
 		return sessionErrorf(wire.SessionInvalidAuthority, "SERVER_SETUP carries AUTHORITY")
 	}
 	s.peerImpl = ss.Params.Implementation
-	if isMoqRS(s.peerImpl) && s.version == wire.Draft14 {
+	if s.version == wire.Draft14 && (isMoqRS(s.peerImpl) || moqRS14Setup(ss.Params)) {
 		s.setMoqRS()
 	}
 	s.ids.setPeerMax(ss.Params.MaxRequestID)

@@ -2,6 +2,7 @@ package moq
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -133,3 +134,39 @@ func TestClientSetupRefused(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// moq-rs's draft-14 releases name no implementation; their SETUP (MAX_REQUEST_ID
+// 100, and PATH from a client, nothing else) switches the moq-rs quirks on,
+// on both sides. Another value, or another parameter, does not.
+func TestMoqRS14SetupFingerprint(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params wire.SetupParams
+		moqRS  bool
+	}{
+		{"moq-rs", wire.SetupParams{MaxRequestID: 100}, true},
+		{"named", wire.SetupParams{MaxRequestID: 100, Implementation: "other"}, false},
+		{"another limit", wire.SetupParams{MaxRequestID: 1000}, false},
+	} {
+		t.Run("client/"+tc.name, func(t *testing.T) {
+			addr := rawServer(t, wire.Draft14.ALPN(), func(p *rawPeer) {
+				p.read()
+				p.send(&wire.ServerSetup{SelectedVersion: wire.Draft14, Params: tc.params})
+				p.closed()
+			})
+			s := dialTestWith(t, "moqt://"+addr, DialOptions{Versions: []wire.Version{wire.Draft14}})
+			require.Equal(t, tc.moqRS, s.moqRS)
+		})
+		t.Run("server/"+tc.name, func(t *testing.T) {
+			srv, addr := testServer(t, NewOrigin(), SessionConfig{})
+			p := newRawPeer(t, dialRawConn(t, addr, false, wire.Draft14.ALPN(), nil), wire.Draft14)
+			params := tc.params
+			params.Path = ptr("")
+			p.setup(params)
+			require.Eventually(t, func() bool { return len(srv.Sessions()) == 1 }, rawTimeout, time.Millisecond)
+			ss := srv.Sessions()[0]
+			<-ss.ready // set up
+			require.Equal(t, tc.moqRS, ss.moqRS)
+		})
+	}
+}
