@@ -1,10 +1,12 @@
 // Package config is the gateway's configuration: defaults that run out of
 // the box, a YAML file, MOQGW_* environment overrides and a Validate that
-// reports every problem at once. Only cmd/moq-gateway imports it; the
-// packages it configures take plain values.
+// reports every problem at once. Only the commands import it; the packages
+// it configures take plain values.
 package config
 
 import (
+	"io"
+	"log/slog"
 	"time"
 )
 
@@ -33,6 +35,20 @@ type Config struct {
 type Log struct {
 	Format string `yaml:"format"` // text or json
 	Level  string `yaml:"level"`  // debug, info, warn, error
+}
+
+// NewLogger builds the slog logger l describes, writing to w (text format
+// and info level when unset or unknown).
+func (l Log) NewLogger(w io.Writer) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // RTMP configures the RTMP listeners.

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/moq"
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
@@ -136,7 +137,7 @@ func runBench(ctx context.Context, args []string, stderr io.Writer) error {
 	if o.child != nil {
 		return runProfiledGateway(ctx, *o.child, stderr)
 	}
-	log := newLogger(stderr, o.logFormat, "info")
+	log := config.Log{Format: o.logFormat, Level: "info"}.NewLogger(stderr)
 	res, err := runBenchmark(ctx, o, log, stderr)
 	if res != nil {
 		if o.json {

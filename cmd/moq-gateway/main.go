@@ -16,11 +16,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/moqgw/moq-gateway/sub"
 )
 
 func main() {
@@ -40,7 +41,7 @@ func run(args, environ []string, stderr io.Writer) int {
 	var err error
 	switch {
 	case len(args) > 0 && args[0] == "sub":
-		err = runSub(ctx, args[1:], stderr)
+		err = sub.Run(ctx, args[1:], stderr)
 	case len(args) > 0 && args[0] == "bench":
 		err = runBench(ctx, args[1:], stderr)
 	default:
@@ -54,7 +55,7 @@ func run(args, environ []string, stderr io.Writer) int {
 	default:
 		fmt.Fprintln(stderr, "moq-gateway:", err)
 		var ue usageError
-		if errors.As(err, &ue) {
+		if errors.As(err, &ue) || errors.Is(err, sub.ErrUsage) {
 			return 2
 		}
 		return 1
@@ -65,16 +66,3 @@ func run(args, environ []string, stderr io.Writer) int {
 type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
-
-// newLogger builds the slog logger for format ("text" or "json") and level.
-func newLogger(w io.Writer, format, level string) *slog.Logger {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
-}

@@ -89,7 +89,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	if err := errors.Join(loadErr, cfg.Validate()); err != nil {
 		return usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 	}
-	log := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
+	log := cfg.Log.NewLogger(stderr)
 	return serve(ctx, cfg, log)
 }
 

@@ -1,6 +1,9 @@
 package wire
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Version is a MOQT version number (draft-14 §9.3.1): 0xff000000 plus the
 // draft number for drafts, 0x00000001 for the RFC.
@@ -48,6 +51,17 @@ func (v Version) ALPN() string {
 		return ALPNDraft16
 	}
 	return ""
+}
+
+// ParseDraft parses a draft number as users write it: "14", "16",
+// "draft-16".
+func ParseDraft(s string) (Version, error) {
+	for _, v := range []Version{Draft14, Draft16} {
+		if n := strings.TrimPrefix(v.String(), "draft-"); s == n || s == v.String() {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("draft %q is not 14 or 16", s)
 }
 
 // VersionForALPN returns the codec version for a negotiated ALPN protocol:

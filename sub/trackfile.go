@@ -1,0 +1,221 @@
+package sub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/moqgw/moq-gateway/moq"
+	"github.com/moqgw/moq-gateway/moq/wire"
+)
+
+// trackFile writes one track's objects into fragmented MP4: the init
+// segment, then each group's chunks in object order, groups in ID order.
+// Groups travel on parallel streams, so a later group may arrive before an
+// earlier one ends; those objects wait in pending.
+type trackFile struct {
+	name string
+	dir  string
+	log  *slog.Logger
+
+	mu         sync.Mutex
+	stdout     io.Writer // set: write here instead of files
+	f          io.WriteCloser
+	initRef    string
+	init       []byte
+	files      int
+	started    bool
+	cur        uint64
+	haveCur    bool
+	pending    map[uint64][]moq.Object
+	objects    int
+	groups     int
+	bytes      int
+	firstGroup uint64
+	lastGroup  uint64
+}
+
+// setInit switches to a new init segment; a change after the first one
+// starts a new file (name.2.mp4 …) since one MP4 has one moov.
+func (t *trackFile) setInit(ref string, init []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.init != nil && ref == t.initRef {
+		return
+	}
+	t.initRef, t.init = ref, init
+	if t.f != nil {
+		t.f.Close()
+		t.f = nil
+	}
+}
+
+// nopCloser keeps standard output open when a track file "closes".
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func (t *trackFile) ensureFile() error {
+	if t.f != nil {
+		return nil
+	}
+	t.files++
+	if t.stdout != nil {
+		t.f = nopCloser{t.stdout}
+		_, err := t.f.Write(t.init)
+		return err
+	}
+	name := t.name + ".mp4"
+	if t.files > 1 {
+		name = fmt.Sprintf("%s.%d.mp4", t.name, t.files)
+	}
+	f, err := os.Create(filepath.Join(t.dir, name))
+	if err != nil {
+		return err
+	}
+	t.f = f
+	_, err = f.Write(t.init)
+	return err
+}
+
+func (t *trackFile) consume(ctx context.Context, rt *moq.RemoteTrack) error {
+	for {
+		o, err := rt.ReadObject(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if err := t.add(o); err != nil {
+			return err
+		}
+	}
+}
+
+// maxPendingGroups is how many later groups may wait for the current one
+// to end before it is given up (its stream was reset). A subscriber that
+// starts in the past receives the cached groups and the live one on
+// parallel streams at once, so several may be under way.
+const maxPendingGroups = 8
+
+func (t *trackFile) add(o moq.Object) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.started {
+		// The first groups arrive on parallel streams (cached ones and the
+		// live one), in any order: wait until one has ended, or two are
+		// under way, then begin at the oldest.
+		if t.pending == nil {
+			t.pending = map[uint64][]moq.Object{}
+		}
+		t.pending[o.Group] = append(t.pending[o.Group], o)
+		if o.Status != wire.StatusEndOfGroup && !o.Datagram && len(t.pending) < 2 {
+			return nil
+		}
+		t.started, t.firstGroup = true, o.Group
+		for g := range t.pending {
+			t.firstGroup = min(t.firstGroup, g)
+		}
+		return t.advanceLocked()
+	}
+	if !t.haveCur && o.Group >= t.cur {
+		t.cur, t.haveCur = o.Group, true
+		t.groups++
+	}
+	switch {
+	case o.Group < t.cur:
+		return nil // a group given up on
+	case o.Group > t.cur:
+		if o.Datagram {
+			// Datagrams have no end-of-group marker: a newer group ends
+			// the current one.
+			if err := t.advanceLocked(); err != nil {
+				return err
+			}
+			return t.writeLocked(o)
+		}
+		if t.pending == nil {
+			t.pending = map[uint64][]moq.Object{}
+		}
+		t.pending[o.Group] = append(t.pending[o.Group], o)
+		if len(t.pending) > maxPendingGroups {
+			return t.advanceLocked()
+		}
+		return nil
+	}
+	return t.writeLocked(o)
+}
+
+func (t *trackFile) writeLocked(o moq.Object) error {
+	switch o.Status {
+	case wire.StatusEndOfGroup:
+		return t.advanceLocked()
+	case wire.StatusEndOfTrack:
+		return nil
+	}
+	if len(o.Payload) == 0 {
+		return nil
+	}
+	if err := t.ensureFile(); err != nil {
+		return err
+	}
+	if _, err := t.f.Write(o.Payload); err != nil {
+		return err
+	}
+	t.objects++
+	t.bytes += len(o.Payload)
+	t.lastGroup = o.Group
+	return nil
+}
+
+// advanceLocked moves to the oldest pending group and writes what waited.
+func (t *trackFile) advanceLocked() error {
+	if len(t.pending) == 0 {
+		t.cur++ // the next group to arrive starts after this one
+		t.haveCur = false
+		return nil
+	}
+	ids := make([]uint64, 0, len(t.pending))
+	for g := range t.pending {
+		ids = append(ids, g)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	next := ids[0]
+	objs := t.pending[next]
+	delete(t.pending, next)
+	sort.Slice(objs, func(i, j int) bool { return objs[i].ID < objs[j].ID })
+	t.cur, t.haveCur = next, true
+	t.groups++
+	for _, o := range objs {
+		if err := t.writeLocked(o); err != nil {
+			return err
+		}
+		if t.cur != next {
+			return nil // that group ended and the next began
+		}
+	}
+	return nil
+}
+
+func (t *trackFile) close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for len(t.pending) > 0 {
+		if err := t.advanceLocked(); err != nil {
+			return err
+		}
+	}
+	if t.f == nil {
+		return nil
+	}
+	err := t.f.Close()
+	t.f = nil
+	return err
+}
