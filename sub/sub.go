@@ -152,103 +152,163 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 	if len(ns) == 0 {
 		ns = moq.Namespace(strings.Split(strings.Trim(o.namespace, "/"), "/"))
 	}
-	cat, err := subscribeWhenThere(ctx, sess, ns, o.wait)
+	cat, first, layout, err := subscribeWhenThere(ctx, sess, ns, o.wait)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	res := &subResult{version: sess.Version()}
-	files := map[string]*trackFile{}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	var firstErr error
+	defer cat.Close()
+	r := &recording{o: o, sess: sess, ns: ns, log: log, res: &subResult{version: sess.Version()}, files: map[string]*trackFile{}}
+	if layout == layoutMoqRS {
+		log.Info("the stream uses the moq-rs layout (no MSF catalog): reading its init track")
+		err = r.readCatalogs(ctx, cat, first, r.onMoqRSInit)
+	} else {
+		err = r.readCatalogs(ctx, cat, first, r.onCatalog)
+	}
+	r.wg.Wait()
+	for _, tf := range r.files {
+		if cerr := tf.close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	return r.res, err
+}
+
+// recording is one run of sub: the tracks it writes.
+type recording struct {
+	o     subOptions
+	sess  *moq.Session
+	ns    moq.Namespace
+	log   *slog.Logger
+	res   *subResult
+	files map[string]*trackFile
+	wg    sync.WaitGroup
+}
+
+// readCatalogs hands each version of the stream's description (the MSF
+// catalog, or the moq-rs init track) to onVersion until the track ends.
+func (r *recording) readCatalogs(ctx context.Context, cat *moq.RemoteTrack, first moq.Object, onVersion func(context.Context, moq.Object) error) error {
+	if err := onVersion(ctx, first); err != nil {
+		return err
+	}
 	for {
 		obj, err := cat.ReadObject(ctx)
 		if err != nil {
 			if normalEnd(err) {
-				log.Info("stream ended", "reason", endReason(err))
-				break
+				r.log.Info("stream ended", "reason", endReason(err))
+				return nil
 			}
 			if ctx.Err() != nil {
-				break
+				return nil
 			}
-			firstErr = fmt.Errorf("catalog: %w", err)
-			break
+			return fmt.Errorf("catalog: %w", err)
 		}
 		if len(obj.Payload) == 0 {
 			continue
 		}
-		c, err := packager.ParseCatalog(obj.Payload)
-		if err != nil {
-			firstErr = err
-			break
-		}
-		if o.out != "" {
-			if err := os.WriteFile(filepath.Join(o.out, "catalog.json"), obj.Payload, 0o644); err != nil {
-				return res, err
-			}
-		}
-		for i := range c.Tracks {
-			ct := &c.Tracks[i]
-			if ct.Packaging != packager.PackagingCMAF || (o.out == "" && ct.Name != o.stdout) {
-				continue
-			}
-			init, err := c.Init(ct)
-			if err != nil {
-				return res, fmt.Errorf("track %s: %w", ct.Name, err)
-			}
-			if tf := files[ct.Name]; tf != nil {
-				tf.setInit(ct.InitRef, init) // a new configuration starts a new file
-				continue
-			}
-			tf := &trackFile{name: ct.Name, dir: o.out, log: log}
-			if ct.Name == o.stdout {
-				tf.stdout = os.Stdout
-			}
-			tf.setInit(ct.InitRef, init)
-			files[ct.Name] = tf
-			res.tracks = append(res.tracks, tf)
-			// Start at the oldest group the server still has from the time
-			// of this catalog: a subscriber that waited for the stream gets
-			// its first seconds, one that joins late starts at a cached
-			// keyframe.
-			rt, err := sess.Subscribe(ctx, ns, ct.Name, moq.SubscribeOptions{
-				Filter: wire.FilterAbsoluteStart, Start: moq.Location{Group: obj.Group},
-			})
-			if err != nil {
-				return res, fmt.Errorf("track %s: %w", ct.Name, err)
-			}
-			wg.Go(func() {
-				defer rt.Close()
-				switch err := tf.consume(ctx, rt); {
-				case err == nil || ctx.Err() != nil:
-				case normalEnd(err):
-					log.Info("track ended", "track", tf.name, "reason", endReason(err))
-				default:
-					log.Warn("track ended", "track", tf.name, "err", err)
-				}
-			})
+		if err := onVersion(ctx, obj); err != nil {
+			return err
 		}
 	}
-	wg.Wait()
-	for _, tf := range files {
-		if err := tf.close(); err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	return res, firstErr
 }
 
-// subscribeWhenThere subscribes to ns's catalog at once: a publisher that
-// serves its client directly announces nothing. While the server says the
-// namespace does not exist, it retries when ns is announced or every
-// second, for up to wait.
-func subscribeWhenThere(ctx context.Context, sess *moq.Session, ns moq.Namespace, wait time.Duration) (*moq.RemoteTrack, error) {
+// onCatalog follows an MSF catalog version.
+func (r *recording) onCatalog(ctx context.Context, obj moq.Object) error {
+	c, err := packager.ParseCatalog(obj.Payload)
+	if err != nil {
+		return err
+	}
+	if r.o.out != "" {
+		if err := os.WriteFile(filepath.Join(r.o.out, "catalog.json"), obj.Payload, 0o644); err != nil {
+			return err
+		}
+	}
+	for i := range c.Tracks {
+		ct := &c.Tracks[i]
+		if ct.Packaging != packager.PackagingCMAF {
+			continue
+		}
+		init, err := c.Init(ct)
+		if err != nil {
+			return fmt.Errorf("track %s: %w", ct.Name, err)
+		}
+		// Start at the oldest group the server still has from the time of
+		// this catalog: a subscriber that waited for the stream gets its
+		// first seconds, one that joins late starts at a cached keyframe.
+		if err := r.track(ctx, ct.Name, ct.Name, ct.InitRef, init, moq.SubscribeOptions{
+			Filter: wire.FilterAbsoluteStart, Start: moq.Location{Group: obj.Group},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// track records the MoQ track name into the file of track file (a new init
+// segment, told by its ref, starts a new file), subscribing on first use.
+func (r *recording) track(ctx context.Context, file, name, ref string, init []byte, opts moq.SubscribeOptions) error {
+	if r.o.out == "" && file != r.o.stdout {
+		return nil
+	}
+	if tf := r.files[file]; tf != nil {
+		tf.setInit(ref, init) // a new configuration starts a new file
+		return nil
+	}
+	tf := &trackFile{name: file, dir: r.o.out, log: r.log}
+	if file == r.o.stdout {
+		tf.stdout = os.Stdout
+	}
+	tf.setInit(ref, init)
+	r.files[file] = tf
+	r.res.tracks = append(r.res.tracks, tf)
+	rt, err := r.sess.Subscribe(ctx, r.ns, name, opts)
+	if err != nil {
+		return fmt.Errorf("track %s: %w", name, err)
+	}
+	r.wg.Go(func() {
+		defer rt.Close()
+		switch err := tf.consume(ctx, rt); {
+		case err == nil || ctx.Err() != nil:
+		case normalEnd(err):
+			r.log.Info("track ended", "track", tf.name, "reason", endReason(err))
+		default:
+			r.log.Warn("track ended", "track", tf.name, "err", err)
+		}
+	})
+	return nil
+}
+
+// layout is how a stream names its tracks.
+type layout int
+
+const (
+	layoutMSF   layout = iota // an MSF/CMSF "catalog" track (the gateway's)
+	layoutMoqRS               // moq-rs's moq-pub: "0.mp4" and "<trackID>.m4s"
+)
+
+// subscribeWhenThere subscribes to ns's catalog at once (a publisher that
+// serves its client directly announces nothing) and returns it with its
+// first object. A stream without an MSF catalog but with a moq-rs init track
+// is read in that layout. While neither exists — refused, or, through a
+// moq-rs relay, accepted and then ended without an object — it retries
+// when ns is announced or every second, for up to wait.
+func subscribeWhenThere(ctx context.Context, sess *moq.Session, ns moq.Namespace, wait time.Duration) (*moq.RemoteTrack, moq.Object, layout, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		wasAnnounced := slices.ContainsFunc(sess.Announced(), ns.HasPrefix)
-		cat, err := sess.Subscribe(ctx, ns, packager.CatalogTrackName, moq.SubscribeOptions{})
-		if !errors.Is(err, moq.ErrTrackDoesNotExist) || !time.Now().Before(deadline) {
-			return cat, err
+		var err error
+		for _, l := range []layout{layoutMSF, layoutMoqRS} {
+			var rt *moq.RemoteTrack
+			var first moq.Object
+			rt, first, err = subscribeFirst(ctx, sess, ns, l.catalogTrack())
+			if err == nil {
+				return rt, first, l, nil
+			}
+			if !errors.Is(err, errNoSuchTrack) {
+				return nil, moq.Object{}, l, err
+			}
+		}
+		if !time.Now().Before(deadline) {
+			return nil, moq.Object{}, layoutMSF, err
 		}
 		wctx, cancel := context.WithTimeout(ctx, min(time.Second, time.Until(deadline)))
 		if wasAnnounced {
@@ -258,7 +318,46 @@ func subscribeWhenThere(ctx context.Context, sess *moq.Session, ns moq.Namespace
 		}
 		cancel()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, moq.Object{}, layoutMSF, ctx.Err()
 		}
+	}
+}
+
+// errNoSuchTrack says a track does not exist, or ended before its first
+// object.
+var errNoSuchTrack = errors.New("no such track")
+
+// catalogTrack is the track that describes a stream in layout l.
+func (l layout) catalogTrack() string {
+	if l == layoutMoqRS {
+		return packager.MoqRSInitTrack
+	}
+	return packager.CatalogTrackName
+}
+
+// subscribeFirst subscribes to name and waits for its first object.
+func subscribeFirst(ctx context.Context, sess *moq.Session, ns moq.Namespace, name string) (*moq.RemoteTrack, moq.Object, error) {
+	rt, err := sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{})
+	if errors.Is(err, moq.ErrTrackDoesNotExist) {
+		return nil, moq.Object{}, fmt.Errorf("%s: %w", name, errNoSuchTrack)
+	}
+	if err != nil {
+		return nil, moq.Object{}, err
+	}
+	for {
+		o, err := rt.ReadObject(ctx)
+		switch {
+		case err == nil && len(o.Payload) == 0:
+			continue
+		case err == nil:
+			return rt, o, nil
+		case ctx.Err() != nil:
+			return nil, moq.Object{}, ctx.Err()
+		}
+		rt.Close()
+		if _, done := errors.AsType[*moq.PublishDoneError](err); done || errors.Is(err, io.EOF) {
+			return nil, moq.Object{}, fmt.Errorf("%s ended before its first object (%w): %w", name, err, errNoSuchTrack)
+		}
+		return nil, moq.Object{}, err
 	}
 }
