@@ -192,14 +192,14 @@ func (r *recording) readCatalogs(ctx context.Context, cat *moq.RemoteTrack, firs
 	}
 	for {
 		obj, err := cat.ReadObject(ctx)
-		if err != nil {
-			if normalEnd(err) {
-				r.log.Info("stream ended", "reason", endReason(err))
-				return nil
-			}
-			if ctx.Err() != nil {
-				return nil
-			}
+		if ctx.Err() != nil { // stopped by the caller (a signal, -duration)
+			return nil //nolint:nilerr // the caller stopped the run: not a failure
+		}
+		switch {
+		case err != nil && normalEnd(err):
+			r.log.Info("stream ended", "reason", endReason(err))
+			return nil
+		case err != nil:
 			return fmt.Errorf("catalog: %w", err)
 		}
 		if len(obj.Payload) == 0 {
