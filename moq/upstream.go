@@ -92,6 +92,11 @@ type UpstreamStatus struct {
 	Reconnects int
 	BytesSent  uint64
 	LastError  string
+	// Session numbers the relay's sessions (0, 1, …: more than one when the
+	// relay limits what one session may carry); Broadcasts counts the live
+	// broadcasts assigned to it.
+	Session    int
+	Broadcasts int
 }
 
 // NewUpstream prepares an Upstream; Run drives it.
@@ -271,10 +276,16 @@ func (u *Upstream) peerIsMoqRS() {
 func (u *Upstream) Status() []UpstreamStatus {
 	u.mu.Lock()
 	shards := append([]*upstreamShard(nil), u.shards...)
+	counts := append([]int(nil), u.counts...)
 	u.mu.Unlock()
 	out := make([]UpstreamStatus, 0, len(shards))
-	for _, sh := range shards {
-		out = append(out, sh.status())
+	for i, sh := range shards {
+		st := sh.status()
+		st.Session = sh.index
+		if i < len(counts) {
+			st.Broadcasts = counts[i]
+		}
+		out = append(out, st)
 	}
 	return out
 }

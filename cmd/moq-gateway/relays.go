@@ -33,6 +33,8 @@ type relayStatus struct {
 	Reconnects int       `json:"reconnects"`
 	BytesSent  uint64    `json:"bytes_sent"`
 	LastError  string    `json:"last_error,omitempty"`
+	Session    int       `json:"session"`
+	Streams    int       `json:"streams"`
 }
 
 func relayTLS(r config.Relay) (*tls.Config, error) {
@@ -136,6 +138,7 @@ func (rs *relaySet) status() []relayStatus {
 			out = append(out, relayStatus{
 				Name: st.Name, URL: st.URL, Connected: st.Connected, Version: st.Version, Since: st.Since,
 				Reconnects: st.Reconnects, BytesSent: st.BytesSent, LastError: st.LastError,
+				Session: st.Session, Streams: st.Broadcasts,
 			})
 		}
 	}
