@@ -109,6 +109,16 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 		wtURL := *u
 		wtURL.Host = addr
 		rsp, ws, err := tr.Dial(ctx, wtURL.String(), http.Header{})
+		if rne, ok := errors.AsType[*webtransport.RequirementsNotMetError](err); ok && strings.Contains(rne.Message, "partial delivery") {
+			// webtransport-go v0.13.0 refuses servers without RESET_STREAM_AT
+			// (quinn-based ones: moq-rs, moq-dev relays), which serve raw
+			// QUIC on the same port.
+			raw := *u
+			raw.Scheme = "moqt"
+			log.Warn("the server's WebTransport lacks RESET_STREAM_AT, which webtransport-go requires: using raw QUIC on the same port",
+				"url", redactURL(&raw, opts.Secret))
+			return Dial(ctx, raw.String(), opts)
+		}
 		if err != nil {
 			if rsp != nil {
 				return nil, fmt.Errorf("moq dial %s: HTTP %d: %w", redactURL(u, opts.Secret), rsp.StatusCode, err)
