@@ -47,7 +47,10 @@
 // Object subscription starts at the newest group's first object (as moq-rs
 // relays do) so the subscriber can decode at once;
 // SessionConfig.StrictLargestObject restores the draft's start after the
-// newest object. A joining FETCH covers the groups before its subscription's
+// newest object, which moq-dev peers (moq-lite-rs) always get: they join
+// with a FETCH and refuse a group that arrives twice. A Join subscription
+// (SubscribeOptions.Join) reads the current group whole from either kind of
+// publisher. A joining FETCH covers the groups before its subscription's
 // Largest Location up to and including it (draft-16 §9.16.2.1), so with the
 // default start the two overlap on the current group's objects up to there;
 // one of a subscription that began on an empty track waits for the track's

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
@@ -55,6 +56,9 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	if err := s.acceptRequest(m.RequestID); err != nil {
 		return err
 	}
+	s.log.Debug("fetch", "request", m.RequestID, "type", uint64(m.Type), "namespace", Namespace(m.Namespace).String(),
+		"track", m.TrackName, "start", Location(m.Start), "end", Location(m.End),
+		"joining_request", m.JoiningRequestID, "joining_start", m.JoiningStart)
 	v := s.answerVersion(m.Draft14Layout)
 	refuse := func(code wire.RequestErrorCode, format string, args ...any) error {
 		return s.refuseAs(v, wire.KindFetch, m.RequestID, code, format, args...)
@@ -257,6 +261,8 @@ type FetchResult struct {
 	objects    chan Object
 	end        chan struct{}
 	err        error
+	stop       chan struct{} // closed by Cancel: the stream reader gives up
+	stopOnce   sync.Once
 }
 
 // Fetch sends FETCH and waits for FETCH_OK; the objects then arrive through
@@ -266,7 +272,7 @@ func (s *Session) Fetch(ctx context.Context, req FetchRequest) (*FetchResult, er
 	if err != nil {
 		return nil, err
 	}
-	f := &FetchResult{s: s, id: id, objects: make(chan Object, 256), end: make(chan struct{})}
+	f := &FetchResult{s: s, id: id, objects: make(chan Object, 256), end: make(chan struct{}), stop: make(chan struct{})}
 	s.mu.Lock()
 	s.fetchesOut[id] = f
 	s.registeredLocked()
@@ -334,8 +340,9 @@ func (f *FetchResult) ReadObject(ctx context.Context) (Object, error) {
 	}
 }
 
-// Cancel sends FETCH_CANCEL.
+// Cancel sends FETCH_CANCEL and stops reading the fetch's objects.
 func (f *FetchResult) Cancel() error {
+	f.stopOnce.Do(func() { close(f.stop) })
 	return f.s.writeControl(&wire.FetchCancel{RequestID: f.id})
 }
 
@@ -384,6 +391,10 @@ func (s *Session) readFetchStream(st receiveStream, br *bufio.Reader) {
 		}
 		select {
 		case f.objects <- o:
+		case <-f.stop:
+			st.CancelRead(uint64(wire.ResetCancelled))
+			f.err = context.Canceled
+			return
 		case <-s.ctx.Done():
 			f.err = context.Cause(s.ctx)
 			return

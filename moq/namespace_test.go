@@ -209,3 +209,36 @@ func TestEyevinnSubscribeAnnouncements(t *testing.T) {
 		})
 	}
 }
+
+// moq-dev's relay (MOQT_IMPLEMENTATION moq-lite-rs) sends a draft-14
+// SUBSCRIBE_NAMESPACE with no prefix field to mean every namespace; the
+// text (draft-14 §9.28) makes that a protocol violation, which it stays for
+// every other peer.
+func TestSubscribeNamespaceEmptyPrefixFromMoqLite(t *testing.T) {
+	// Type 0x11, length 3: Request ID 0, 0 prefix fields, 0 parameters.
+	emptyPrefix := []byte{0x11, 0x00, 0x03, 0x00, 0x00, 0x00}
+	for _, tc := range []struct {
+		impl string
+		ok   bool
+	}{{"moq-lite-rs", true}, {"other", false}, {"", false}} {
+		t.Run(tc.impl, func(t *testing.T) {
+			origin := NewOrigin()
+			_, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			_, addr := testServer(t, origin, SessionConfig{NoAnnounce: true})
+			p, _ := dialRaw(t, addr, wire.Draft14, wire.SetupParams{MaxRequestID: 1000, Implementation: tc.impl})
+			_, err = p.ctrl.Write(emptyPrefix)
+			require.NoError(t, err)
+			if !tc.ok {
+				code, reason := p.closed()
+				require.Equal(t, wire.SessionProtocolViolation, code)
+				require.Contains(t, reason, "0 fields")
+				return
+			}
+			ok := p.readUntil(func(m wire.Message) bool { _, ok := m.(*wire.RequestOK); return ok })
+			require.Equal(t, uint64(0), ok.(*wire.RequestOK).RequestID)
+			pn := p.readUntil(func(m wire.Message) bool { _, ok := m.(*wire.PublishNamespace); return ok })
+			require.Equal(t, wire.Namespace(cam1), pn.(*wire.PublishNamespace).Namespace)
+		})
+	}
+}

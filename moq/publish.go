@@ -81,7 +81,7 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 	case wire.FilterNextGroupStart:
 		mode = startNextGroup
 	case wire.FilterLargestObject, wire.FilterNone:
-		if s.cfg.StrictLargestObject {
+		if s.cfg.StrictLargestObject || isMoqLite(s.PeerImplementation()) {
 			mode = startAfterLargest
 		}
 	case wire.FilterAbsoluteStart:

@@ -357,6 +357,26 @@ func TestFetchFromCache(t *testing.T) {
 	}
 }
 
+// A Join subscription reads the current group from the start, in order and
+// once each, whether the publisher starts Largest Object subscriptions at
+// the group's start (this package's default) or after the largest object
+// (the text, and moq-dev's relay).
+func TestSubscribeJoin(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		for _, tp := range transports[:2] {
+			t.Run(fmt.Sprintf("strict=%v/%s", strict, tp.name), func(t *testing.T) {
+				tr, addr := cacheFixture(t, SessionConfig{StrictLargestObject: strict})
+				s := dialTest(t, tp.url(addr), tp.version)
+				ctx := testCtx(t)
+				sub, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{Join: true})
+				require.NoError(t, err)
+				require.NoError(t, tr.WriteObject([]byte("g12-o2")))
+				require.Equal(t, objs("g12-o0", "g12-o1", "g12-o2"), readPayloads(t, ctx, sub, 3))
+			})
+		}
+	}
+}
+
 func TestFetchRefused(t *testing.T) {
 	for _, tp := range transports[:2] {
 		t.Run(tp.name, func(t *testing.T) {

@@ -674,6 +674,16 @@ func isMoqRS(impl string) bool {
 	return strings.Contains(impl, "moq-rs") || strings.Contains(impl, "moq-transport-rs")
 }
 
+// isMoqLite reports whether an implementation string names moq-dev's
+// moq-lite-rs (its relay and CLI). It sends a draft-14 SUBSCRIBE_NAMESPACE
+// with an empty prefix to mean every namespace, and joins a track as the
+// text has it, SUBSCRIBE (Largest Object) plus a joining FETCH, refusing a
+// group that arrives twice: its Largest Object subscriptions start after
+// the largest object (SessionConfig.StrictLargestObject).
+func isMoqLite(impl string) bool {
+	return strings.HasPrefix(strings.ToLower(impl), "moq-lite")
+}
+
 // moqRS14Setup reports whether a draft-14 SETUP looks like moq-rs's, which
 // names no implementation: moq-transport 0.12–0.14 (the draft-14 releases
 // of cloudflare/moq-rs, session/mod.rs) send MAX_REQUEST_ID 100 and, from a

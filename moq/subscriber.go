@@ -37,7 +37,20 @@ type SubscribeOptions struct {
 	// the stream readers stop reading (QUIC flow control then slows the
 	// publisher); default 1024.
 	Buffer int
+	// Join completes a Largest Object subscription with a joining FETCH of
+	// the current group up to the Largest Location (draft-14 §9.16.3):
+	// ReadObject returns the fetched objects first, then the subscription's
+	// from after that location, so the track starts at its current group
+	// whether the publisher starts such a subscription at the group's start
+	// or, as the text has it, after the largest object. A peer that refuses
+	// or does not answer the FETCH within joinWait leaves the subscription
+	// as it is.
+	Join bool
 }
+
+// joinWait bounds the joining FETCH of a Join subscription: its answer,
+// and each object of it.
+const joinWait = 2 * time.Second
 
 // pendingRequest awaits the response to one of our requests.
 type pendingRequest struct {
@@ -183,6 +196,12 @@ type RemoteTrack struct {
 	Largest *Location
 
 	objects chan Object
+	// join is the joining FETCH of a Join subscription until it is read
+	// out; joinedTo is the location it covers once it gave an object, and
+	// subscription objects up to there are then skipped. Both belong to
+	// ReadObject's caller.
+	join     *FetchResult
+	joinedTo *Location
 
 	mu         sync.Mutex
 	aliased    bool // SUBSCRIBE_OK seen (guarded by the session's mu)
@@ -240,6 +259,16 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	}
 	if ok.Largest != nil {
 		t.Largest = &Location{Group: ok.Largest.Group, Object: ok.Largest.Object}
+	}
+	if opts.Join && t.Largest != nil && opts.Filter == wire.FilterLargestObject {
+		fctx, cancel := context.WithTimeout(ctx, joinWait)
+		f, err := s.Fetch(fctx, FetchRequest{Joining: t})
+		cancel()
+		if err != nil {
+			s.log.Debug("joining fetch refused: the subscription starts where the publisher puts it", "track", name, "err", err)
+		} else {
+			t.join = f
+		}
 	}
 	return t, nil
 }
@@ -336,10 +365,52 @@ func (t *RemoteTrack) finish(err error) {
 	})
 }
 
-// ReadObject returns the next object in arrival order. After PUBLISH_DONE
-// it drains what arrived and then returns io.EOF (track or range ended) or
-// a *PublishDoneError.
+// ReadObject returns the next object in arrival order (after a Join
+// subscription's fetched objects). After PUBLISH_DONE it drains what
+// arrived and then returns io.EOF (track or range ended) or a
+// *PublishDoneError. It is not safe for concurrent use.
 func (t *RemoteTrack) ReadObject(ctx context.Context) (Object, error) {
+	if t.join != nil {
+		if o, ok := t.readJoin(ctx); ok {
+			return o, nil
+		}
+		if ctx.Err() != nil {
+			return Object{}, ctx.Err()
+		}
+	}
+	for {
+		o, err := t.readSubscribed(ctx)
+		if err != nil || t.joinedTo == nil || t.joinedTo.Less(Location{Group: o.Group, Object: o.ID}) {
+			return o, err
+		}
+		// The fetch delivered it: a publisher that starts Largest Object
+		// subscriptions at the group's start sends it twice.
+	}
+}
+
+// readJoin returns the next object of the joining FETCH; once it has none
+// (its end, its failure, or joinWait without an object) it is dropped.
+func (t *RemoteTrack) readJoin(ctx context.Context) (Object, bool) {
+	jctx, cancel := context.WithTimeout(ctx, joinWait)
+	defer cancel()
+	o, err := t.join.ReadObject(jctx)
+	if err == nil {
+		if o.Status == wire.StatusNormal || len(o.Payload) > 0 {
+			t.joinedTo = t.Largest
+		}
+		return o, true
+	}
+	if !errors.Is(err, io.EOF) {
+		t.s.log.Debug("joining fetch ended early", "track", t.Name, "err", err)
+		if ctx.Err() == nil {
+			_ = t.join.Cancel()
+		}
+	}
+	t.join = nil
+	return Object{}, false
+}
+
+func (t *RemoteTrack) readSubscribed(ctx context.Context) (Object, error) {
 	select {
 	case o := <-t.objects:
 		return o, nil

@@ -164,6 +164,11 @@ type SubscribeNamespace struct {
 	// answer such a peer with AppendControl(b, Draft14, response). Encoders
 	// ignore it.
 	Draft14Layout bool
+	// EmptyPrefix14 is set by the draft-14 parser when the prefix has no
+	// field, which draft-14 §9.28 makes a protocol violation: moq-dev's
+	// relay (moq-lite-rs) sends it to mean every namespace. The session
+	// accepts it from that peer only.
+	EmptyPrefix14 bool
 }
 
 func (m *SubscribeNamespace) controlType(Version) (uint64, error) {
@@ -173,7 +178,11 @@ func (m *SubscribeNamespace) controlType(Version) (uint64, error) {
 func (m *SubscribeNamespace) encode(e *encoder, v Version) {
 	e.varint(m.RequestID)
 	if v == Draft14 {
-		e.namespace(m.Prefix, v, namespacePrefix)
+		rule := namespacePrefix
+		if m.EmptyPrefix14 {
+			rule = namespacePart16
+		}
+		e.namespace(m.Prefix, v, rule)
 		e.params(m.Params.appendTo(nil, v, false), v)
 		return
 	}
@@ -190,7 +199,11 @@ func (m *SubscribeNamespace) decode(d *decoder, v Version, _ uint64) {
 	m.RequestID = d.varint()
 	m.Forward = true
 	if v == Draft14 {
-		m.Prefix = d.namespace(v, namespacePrefix)
+		// 0 fields is a protocol violation in draft-14 (§9.28); the caller
+		// decides through EmptyPrefix14 whether its peer is one known to send
+		// it.
+		m.Prefix = d.namespace(v, namespacePart16)
+		m.EmptyPrefix14 = len(m.Prefix) == 0 && d.err == nil
 		m.Options = NamespaceOptionsBoth
 		d.params(v, func(kv KeyValue) { m.Params.take(d, v, kv) })
 		return

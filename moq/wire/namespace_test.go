@@ -74,6 +74,19 @@ var namespaceCases = []controlCase{
 		},
 	},
 	{
+		// Out of the text (draft-14 §9.28 wants 1..32 fields), as moq-dev's
+		// relay sends it; the session decides whether to accept it.
+		name: "SUBSCRIBE_NAMESPACE without prefix fields (moq-lite-rs)", v: Draft14,
+		wire: bs(
+			0x11,       // type SUBSCRIBE_NAMESPACE
+			0x00, 0x03, // length 3
+			0x00, // Request ID 0
+			0x00, // Track Namespace Prefix with no fields
+			0x00, // no parameters
+		),
+		msg: &SubscribeNamespace{Prefix: Namespace{}, Options: NamespaceOptionsBoth, Forward: true, EmptyPrefix14: true},
+	},
+	{
 		name: "SUBSCRIBE_NAMESPACE", v: Draft16,
 		wire: bs(
 			0x11,       // type SUBSCRIBE_NAMESPACE
