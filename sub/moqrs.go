@@ -30,7 +30,7 @@ func (r *recording) onMoqRSInit(ctx context.Context, obj moq.Object) error {
 			file += strconv.Itoa(n)
 		}
 		ref := strconv.FormatUint(obj.Group, 10) + "/" + strconv.Itoa(int(ti.id))
-		if err := r.track(ctx, file, strconv.Itoa(int(ti.id))+".m4s", ref, ti.init, moq.SubscribeOptions{}); err != nil {
+		if err := r.track(ctx, file, strconv.Itoa(int(ti.id))+".m4s", ref, ti.init, moq.SubscribeOptions{Join: true}); err != nil {
 			return err
 		}
 	}

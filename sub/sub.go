@@ -288,27 +288,17 @@ const (
 // subscribeWhenThere subscribes to ns's catalog at once (a publisher that
 // serves its client directly announces nothing) and returns it with its
 // first object. A stream without an MSF catalog but with a moq-rs init track
-// is read in that layout. While neither exists — refused, or, through a
-// moq-rs relay, accepted and then ended without an object — it retries
-// when ns is announced or every second, for up to wait.
+// is read in that layout: both are asked for at once. While neither gives
+// an object — refused, accepted and ended without one (moq-rs relays), or
+// silent for attemptWait — it retries when ns is announced or every second,
+// for up to wait.
 func subscribeWhenThere(ctx context.Context, sess *moq.Session, ns moq.Namespace, wait time.Duration) (*moq.RemoteTrack, moq.Object, layout, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		wasAnnounced := slices.ContainsFunc(sess.Announced(), ns.HasPrefix)
-		var err error
-		for _, l := range []layout{layoutMSF, layoutMoqRS} {
-			var rt *moq.RemoteTrack
-			var first moq.Object
-			rt, first, err = subscribeFirst(ctx, sess, ns, l.catalogTrack())
-			if err == nil {
-				return rt, first, l, nil
-			}
-			if !errors.Is(err, errNoSuchTrack) {
-				return nil, moq.Object{}, l, err
-			}
-		}
-		if !time.Now().Before(deadline) {
-			return nil, moq.Object{}, layoutMSF, err
+		rt, first, l, err := subscribeEither(ctx, sess, ns, min(attemptWait, max(time.Until(deadline), time.Second)))
+		if err == nil || !errors.Is(err, errNoSuchTrack) || !time.Now().Before(deadline) {
+			return rt, first, l, err
 		}
 		wctx, cancel := context.WithTimeout(ctx, min(time.Second, time.Until(deadline)))
 		if wasAnnounced {
@@ -321,6 +311,58 @@ func subscribeWhenThere(ctx context.Context, sess *moq.Session, ns moq.Namespace
 			return nil, moq.Object{}, layoutMSF, ctx.Err()
 		}
 	}
+}
+
+// attemptWait bounds one attempt at a stream's catalog: a relay may accept
+// a subscription it cannot serve and never answer it.
+const attemptWait = 3 * time.Second
+
+// subscribeEither subscribes to the catalog track of each layout at once
+// and returns the MSF catalog if it gives an object within limit, else the
+// moq-rs init track if that did: a gateway serves both.
+func subscribeEither(ctx context.Context, sess *moq.Session, ns moq.Namespace, limit time.Duration) (*moq.RemoteTrack, moq.Object, layout, error) {
+	actx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	type result struct {
+		rt    *moq.RemoteTrack
+		first moq.Object
+		l     layout
+		err   error
+	}
+	layouts := []layout{layoutMSF, layoutMoqRS}
+	results := make(chan result, len(layouts))
+	for _, l := range layouts {
+		go func() {
+			rt, first, err := subscribeFirst(actx, sess, ns, l.catalogTrack())
+			results <- result{rt, first, l, err}
+		}()
+	}
+	var won *result
+	err := fmt.Errorf("no catalog: %w", errNoSuchTrack)
+	for range layouts {
+		r := <-results
+		switch {
+		case r.err == nil && (won == nil || r.l == layoutMSF):
+			if won != nil {
+				won.rt.Close()
+			}
+			won = &r
+			if r.l == layoutMSF {
+				cancel() // the preferred one: the other attempt gives up
+			}
+		case r.err == nil:
+			r.rt.Close()
+		case !errors.Is(r.err, errNoSuchTrack) && !errors.Is(r.err, context.DeadlineExceeded) && !errors.Is(r.err, context.Canceled):
+			err = r.err
+		}
+	}
+	if won != nil {
+		return won.rt, won.first, won.l, nil
+	}
+	if ctx.Err() != nil {
+		return nil, moq.Object{}, layoutMSF, ctx.Err()
+	}
+	return nil, moq.Object{}, layoutMSF, err
 }
 
 // errNoSuchTrack says a track does not exist, or ended before its first
@@ -337,7 +379,7 @@ func (l layout) catalogTrack() string {
 
 // subscribeFirst subscribes to name and waits for its first object.
 func subscribeFirst(ctx context.Context, sess *moq.Session, ns moq.Namespace, name string) (*moq.RemoteTrack, moq.Object, error) {
-	rt, err := sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{})
+	rt, err := sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{Join: true})
 	if errors.Is(err, moq.ErrTrackDoesNotExist) {
 		return nil, moq.Object{}, fmt.Errorf("%s: %w", name, errNoSuchTrack)
 	}
@@ -352,6 +394,7 @@ func subscribeFirst(ctx context.Context, sess *moq.Session, ns moq.Namespace, na
 		case err == nil:
 			return rt, o, nil
 		case ctx.Err() != nil:
+			rt.Close()
 			return nil, moq.Object{}, ctx.Err()
 		}
 		rt.Close()

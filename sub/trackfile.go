@@ -1,6 +1,7 @@
 package sub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+
+	"github.com/Eyevinn/mp4ff/mp4"
 
 	"github.com/moqgw/moq-gateway/moq"
 	"github.com/moqgw/moq-gateway/moq/wire"
@@ -29,6 +32,8 @@ type trackFile struct {
 	f          io.WriteCloser
 	initRef    string
 	init       []byte
+	trex       *mp4.TrexBox // the init's sample defaults, for the sync test
+	synced     bool         // a chunk starting with a sync sample has come
 	files      int
 	started    bool
 	cur        uint64
@@ -50,6 +55,7 @@ func (t *trackFile) setInit(ref string, init []byte) {
 		return
 	}
 	t.initRef, t.init = ref, init
+	t.trex = initTrex(init)
 	if t.f != nil {
 		t.f.Close()
 		t.f = nil
@@ -114,6 +120,20 @@ func (t *trackFile) add(o moq.Object) error {
 		// under way, then begin at the oldest.
 		if t.pending == nil {
 			t.pending = map[uint64][]moq.Object{}
+		}
+		if len(t.pending[o.Group]) == 0 && o.ID != 0 {
+			// Joined in the middle of a group (a relay's Largest Object
+			// start): a file starts at a group's first object, its
+			// keyframe.
+			return nil
+		}
+		if !t.synced {
+			// moq-rs relays number the objects they forward from 0 on each
+			// stream, so the ID may lie: look at the chunk itself.
+			if len(o.Payload) == 0 || !startsWithSync(o.Payload, t.trex) {
+				return nil
+			}
+			t.synced = true
 		}
 		t.pending[o.Group] = append(t.pending[o.Group], o)
 		if o.Status != wire.StatusEndOfGroup && !o.Datagram && len(t.pending) < 2 {
@@ -218,4 +238,35 @@ func (t *trackFile) close() error {
 	err := t.f.Close()
 	t.f = nil
 	return err
+}
+
+// initTrex returns an init segment's trex (sample defaults), nil if it has
+// none.
+func initTrex(init []byte) (trex *mp4.TrexBox) {
+	defer func() { _ = recover() }() // a malformed init: no defaults
+	f, err := mp4.DecodeFile(bytes.NewReader(init))
+	if err == nil && f.Init != nil && f.Init.Moov != nil && f.Init.Moov.Mvex != nil {
+		trex = f.Init.Moov.Mvex.Trex
+	}
+	return trex
+}
+
+// startsWithSync reports whether a CMAF chunk's first sample is a sync
+// sample (a keyframe). A payload that is no chunk counts as one: the test
+// only holds back a file's start.
+func startsWithSync(chunk []byte, trex *mp4.TrexBox) (sync bool) {
+	defer func() {
+		if recover() != nil {
+			sync = true
+		}
+	}()
+	f, err := mp4.DecodeFile(bytes.NewReader(chunk))
+	if err != nil || len(f.Segments) == 0 || len(f.Segments[0].Fragments) == 0 {
+		return true
+	}
+	samples, err := f.Segments[0].Fragments[0].GetFullSamples(trex)
+	if err != nil || len(samples) == 0 {
+		return true
+	}
+	return samples[0].IsSync()
 }

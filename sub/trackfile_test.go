@@ -29,6 +29,9 @@ func TestTrackFileOrder(t *testing.T) {
 		{"in order", []moq.Object{obj(1, 0), obj(1, 1), eog(1, 2), obj(2, 0), obj(2, 1), eog(2, 2), obj(3, 0), obj(3, 1)}},
 		{"second group first", []moq.Object{obj(2, 0), obj(1, 0), obj(2, 1), obj(1, 1), eog(1, 2), obj(3, 0), eog(2, 2), obj(3, 1)}},
 		{"three at once", []moq.Object{obj(3, 0), obj(1, 0), obj(2, 0), obj(1, 1), obj(3, 1), obj(2, 1), eog(2, 2), eog(1, 2)}},
+		// A relay's Largest Object subscription starts after the newest
+		// object: the file starts at the next group's keyframe.
+		{"joined mid-group", []moq.Object{obj(0, 5), obj(0, 6), eog(0, 7), obj(1, 0), obj(1, 1), eog(1, 2), obj(2, 0), obj(2, 1), eog(2, 2), obj(3, 0), obj(3, 1)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
