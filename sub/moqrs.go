@@ -23,6 +23,7 @@ func (r *recording) onMoqRSInit(ctx context.Context, obj moq.Object) error {
 		return fmt.Errorf("moq-rs init track: %w", err)
 	}
 	seen := map[string]int{}
+	var specs []trackSpec
 	for _, ti := range inits {
 		seen[ti.kind]++
 		file := ti.kind
@@ -30,11 +31,9 @@ func (r *recording) onMoqRSInit(ctx context.Context, obj moq.Object) error {
 			file += strconv.Itoa(n)
 		}
 		ref := strconv.FormatUint(obj.Group, 10) + "/" + strconv.Itoa(int(ti.id))
-		if err := r.track(ctx, file, strconv.Itoa(int(ti.id))+".m4s", ref, ti.init, moq.SubscribeOptions{Join: true}); err != nil {
-			return err
-		}
+		specs = append(specs, trackSpec{file, strconv.Itoa(int(ti.id)) + ".m4s", ref, ti.init, moq.SubscribeOptions{Join: true}})
 	}
-	return nil
+	return r.record(ctx, specs)
 }
 
 // trackInit is one track of a multi-track init segment, as an init segment

@@ -36,6 +36,7 @@ type subOptions struct {
 	logFormat string
 	wait      time.Duration
 	stdout    string
+	wallclock bool
 }
 
 // ErrUsage marks errors in the command line (exit status 2).
@@ -61,6 +62,7 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (self-signed gateways)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to keep trying while the namespace does not exist yet (0: fail at once)")
+	fs.BoolVar(&o.wallclock, "wallclock", false, "keep the gateway's decode times (the wall clock since 1970) instead of starting the files at 0")
 	fs.StringVar(&o.stdout, "stdout", "", "write this track (e.g. video) as fragmented MP4 to standard output instead of a file, for ffplay -")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -181,6 +183,7 @@ type recording struct {
 	log   *slog.Logger
 	res   *subResult
 	files map[string]*trackFile
+	tb    *timeBase // the start the track files share
 	wg    sync.WaitGroup
 }
 
@@ -222,6 +225,7 @@ func (r *recording) onCatalog(ctx context.Context, obj moq.Object) error {
 			return err
 		}
 	}
+	var specs []trackSpec
 	for i := range c.Tracks {
 		ct := &c.Tracks[i]
 		if ct.Packaging != packager.PackagingCMAF {
@@ -234,26 +238,57 @@ func (r *recording) onCatalog(ctx context.Context, obj moq.Object) error {
 		// Start at the oldest group the server still has from the time of
 		// this catalog: a subscriber that waited for the stream gets its
 		// first seconds, one that joins late starts at a cached keyframe.
-		if err := r.track(ctx, ct.Name, ct.Name, ct.InitRef, init, moq.SubscribeOptions{
+		specs = append(specs, trackSpec{ct.Name, ct.Name, ct.InitRef, init, moq.SubscribeOptions{
 			Filter: wire.FilterAbsoluteStart, Start: moq.Location{Group: obj.Group},
-		}); err != nil {
+		}})
+	}
+	return r.record(ctx, specs)
+}
+
+// trackSpec says what to record: the MoQ track name into the file of track
+// file, with the init segment its ref names.
+type trackSpec struct {
+	file, name, ref string
+	init            []byte
+	opts            moq.SubscribeOptions
+}
+
+// wanted reports whether the options ask for the track file.
+func (r *recording) wanted(file string) bool { return r.o.out != "" || file == r.o.stdout }
+
+// record records the tracks of one catalog version. The new ones decide
+// the recording's start together.
+func (r *recording) record(ctx context.Context, specs []trackSpec) error {
+	if r.tb == nil {
+		r.tb = newTimeBase()
+	}
+	n := 0
+	for _, sp := range specs {
+		if r.files[sp.file] == nil && r.wanted(sp.file) {
+			n++
+		}
+	}
+	r.tb.expect(n)
+	for _, sp := range specs {
+		if err := r.track(ctx, sp); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// track records the MoQ track name into the file of track file (a new init
-// segment, told by its ref, starts a new file), subscribing on first use.
-func (r *recording) track(ctx context.Context, file, name, ref string, init []byte, opts moq.SubscribeOptions) error {
-	if r.o.out == "" && file != r.o.stdout {
+// track records one track (a new init segment, told by its ref, starts a
+// new file), subscribing on first use.
+func (r *recording) track(ctx context.Context, sp trackSpec) error {
+	file, name, ref, init, opts := sp.file, sp.name, sp.ref, sp.init, sp.opts
+	if !r.wanted(file) {
 		return nil
 	}
 	if tf := r.files[file]; tf != nil {
 		tf.setInit(ref, init) // a new configuration starts a new file
 		return nil
 	}
-	tf := &trackFile{name: file, dir: r.o.out, log: r.log}
+	tf := &trackFile{name: file, dir: r.o.out, log: r.log, tb: r.tb, wallclock: r.o.wallclock}
 	if file == r.o.stdout {
 		tf.stdout = os.Stdout
 	}

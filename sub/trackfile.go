@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/Eyevinn/mp4ff/mp4"
 
@@ -44,6 +46,16 @@ type trackFile struct {
 	bytes      int
 	firstGroup uint64
 	lastGroup  uint64
+	// Chunks are rebased so that a recording starts at 0 (the gateway's
+	// timeline is the wall clock; prft keeps the mapping to it): tb decides
+	// the recording's start over all its tracks, kept in seconds (baseSec)
+	// and in this file's timescale (base).
+	tb        *timeBase
+	wallclock bool // keep the decode times as they come
+	timescale uint32
+	baseSec   float64
+	haveBase  bool
+	base      uint64
 }
 
 // setInit switches to a new init segment; a change after the first one
@@ -55,7 +67,7 @@ func (t *trackFile) setInit(ref string, init []byte) {
 		return
 	}
 	t.initRef, t.init = ref, init
-	t.trex = initTrex(init)
+	t.trex, t.timescale = initInfo(init)
 	if t.f != nil {
 		t.f.Close()
 		t.f = nil
@@ -72,6 +84,9 @@ func (t *trackFile) ensureFile() error {
 		return nil
 	}
 	t.files++
+	if t.haveBase {
+		t.base = uint64(math.Round(t.baseSec * float64(t.timescale)))
+	}
 	if t.stdout != nil {
 		t.f = nopCloser{t.stdout}
 		_, err := t.f.Write(t.init)
@@ -186,7 +201,11 @@ func (t *trackFile) writeLocked(o moq.Object) error {
 	if err := t.ensureFile(); err != nil {
 		return err
 	}
-	if _, err := t.f.Write(o.Payload); err != nil {
+	payload := o.Payload
+	if !t.wallclock {
+		payload = t.rebase(payload)
+	}
+	if _, err := t.f.Write(payload); err != nil {
 		return err
 	}
 	t.objects++
@@ -240,15 +259,21 @@ func (t *trackFile) close() error {
 	return err
 }
 
-// initTrex returns an init segment's trex (sample defaults), nil if it has
-// none.
-func initTrex(init []byte) (trex *mp4.TrexBox) {
-	defer func() { _ = recover() }() // a malformed init: no defaults
+// initInfo returns an init segment's trex (sample defaults, nil if it has
+// none) and its first track's timescale (0 if unknown).
+func initInfo(init []byte) (trex *mp4.TrexBox, timescale uint32) {
+	defer func() { _ = recover() }() // a malformed init: nothing known
 	f, err := mp4.DecodeFile(bytes.NewReader(init))
-	if err == nil && f.Init != nil && f.Init.Moov != nil && f.Init.Moov.Mvex != nil {
-		trex = f.Init.Moov.Mvex.Trex
+	if err != nil || f.Init == nil || f.Init.Moov == nil {
+		return nil, 0
 	}
-	return trex
+	if mvex := f.Init.Moov.Mvex; mvex != nil {
+		trex = mvex.Trex
+	}
+	if trak := f.Init.Moov.Trak; trak != nil && trak.Mdia != nil && trak.Mdia.Mdhd != nil {
+		timescale = trak.Mdia.Mdhd.Timescale
+	}
+	return trex, timescale
 }
 
 // startsWithSync reports whether a CMAF chunk's first sample is a sync
@@ -269,4 +294,121 @@ func startsWithSync(chunk []byte, trex *mp4.TrexBox) (sync bool) {
 		return true
 	}
 	return samples[0].IsSync()
+}
+
+// rebase returns a CMAF chunk with its decode times (tfdt, and prft's media
+// time) moved back by the file's first decode time, so that the file starts
+// at 0. A payload mp4ff cannot read goes out as it came.
+func (t *trackFile) rebase(chunk []byte) []byte {
+	f, err := mp4.DecodeFile(bytes.NewReader(chunk))
+	if err != nil {
+		return chunk
+	}
+	var first *mp4.TfdtBox
+	for _, c := range f.Children {
+		if moof, ok := c.(*mp4.MoofBox); ok && moof.Traf != nil && moof.Traf.Tfdt != nil {
+			first = moof.Traf.Tfdt
+			break
+		}
+	}
+	if first == nil {
+		return chunk
+	}
+	if !t.haveBase {
+		t.base, t.haveBase = first.BaseMediaDecodeTime(), true
+		if t.timescale != 0 {
+			t.baseSec = float64(t.base) / float64(t.timescale)
+			if t.tb != nil {
+				t.baseSec = t.tb.join(t.baseSec)
+			}
+			t.base = uint64(math.Round(t.baseSec * float64(t.timescale)))
+		}
+	}
+	back := func(v uint64) uint64 { return v - min(t.base, v) }
+	var out bytes.Buffer
+	out.Grow(len(chunk))
+	// Box by box: File.Encode would drop a prft ahead of its moof.
+	for _, c := range f.Children {
+		switch b := c.(type) {
+		case *mp4.PrftBox:
+			b.MediaTime = back(b.MediaTime)
+		case *mp4.MoofBox:
+			for _, traf := range b.Trafs {
+				if traf.Tfdt != nil {
+					version := traf.Tfdt.Version // its size, which trun's data offset counts
+					traf.Tfdt.SetBaseMediaDecodeTime(back(traf.Tfdt.BaseMediaDecodeTime()))
+					traf.Tfdt.Version = version
+				}
+			}
+		}
+		if err := c.Encode(&out); err != nil {
+			return chunk
+		}
+	}
+	if out.Len() != len(chunk) {
+		return chunk
+	}
+	return out.Bytes()
+}
+
+// timeBase is a recording's start, common to its tracks so that their
+// files keep their relative timing: the earliest first decode time of the
+// tracks expected, or of those that started within timeBaseWait of the
+// first.
+type timeBase struct {
+	mu       sync.Mutex
+	expected int
+	joined   int
+	start    float64 // seconds
+	decided  bool
+	ready    chan struct{}
+}
+
+// timeBaseWait bounds how long a track's first chunk waits for the other
+// tracks' first chunks.
+const timeBaseWait = 1500 * time.Millisecond
+
+func newTimeBase() *timeBase { return &timeBase{ready: make(chan struct{})} }
+
+// expect announces n more tracks whose first chunk decides the start.
+func (b *timeBase) expect(n int) {
+	b.mu.Lock()
+	b.expected += n
+	b.mu.Unlock()
+}
+
+// join offers a track's first decode time and returns the recording's
+// start once it is decided; a track that joins later than that and earlier
+// in time starts after 0, clamped.
+func (b *timeBase) join(first float64) float64 {
+	b.mu.Lock()
+	if b.decided {
+		defer b.mu.Unlock()
+		return b.start
+	}
+	if b.joined == 0 || first < b.start {
+		b.start = first
+	}
+	b.joined++
+	if b.joined >= b.expected {
+		b.decideLocked()
+	} else if b.joined == 1 {
+		time.AfterFunc(timeBaseWait, func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.decideLocked()
+		})
+	}
+	b.mu.Unlock()
+	<-b.ready
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.start
+}
+
+func (b *timeBase) decideLocked() {
+	if !b.decided {
+		b.decided = true
+		close(b.ready)
+	}
 }
