@@ -145,3 +145,22 @@ func TestExampleConfig(t *testing.T) {
 	require.NoError(t, c.Validate())
 	require.Len(t, c.Streams, 2)
 }
+
+// Every problem of a file is named by its key path and line, a bad value
+// does not hide the others, and no Go type is named.
+func TestLoadNamesKeyPaths(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gw.yaml")
+	yaml := "grace: 10x\nrtmp:\n  lissten: \":1\"\nrelays:\n  - url: moqt://relay.example:443\n    sessions: many\nsrt: 5\n"
+	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+	c, err := Load(path, nil)
+	for _, want := range []string{
+		`grace (line 1): time: unknown unit "x"`,
+		"rtmp.lissten (line 3): unknown key (known: listen, rtmps_listen)",
+		"relays[0].sessions (line 6): `many` is not a valid number",
+		"srt (line 7): want a mapping of keys",
+	} {
+		require.ErrorContains(t, err, want)
+	}
+	require.NotContains(t, err.Error(), "config.")
+	require.Equal(t, "moqt://relay.example:443", c.Relays[0].URL, "the rest of the file is read")
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,11 +34,7 @@ func Load(path string, environ []string) (Config, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("config: %w", err))
 		} else {
-			dec := yaml.NewDecoder(bytes.NewReader(b))
-			dec.KnownFields(true)
-			// yaml.v3 decodes what it can past unknown keys and type
-			// errors, and lists them all in one error.
-			if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			for _, err := range decodeYAML(b, &c) {
 				errs = append(errs, fmt.Errorf("config %s: %w", path, err))
 			}
 		}
@@ -127,4 +124,136 @@ func setScalar(f reflect.Value, s string) error {
 		return fmt.Errorf("unsupported kind %s", f.Kind())
 	}
 	return nil
+}
+
+// decodeYAML decodes a configuration file into c and returns every problem
+// in it, each named by its key path (rtmp.listen, relays[0].url) and line:
+// unknown keys and values of the wrong form are left out, the rest is
+// decoded.
+func decodeYAML(b []byte, c *Config) []error {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file
+		}
+		return []error{err}
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	var errs []error
+	prune(doc.Content[0], reflect.TypeFor[Config](), "", &errs)
+	if err := doc.Content[0].Decode(c); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// prune checks node against type t, reporting and removing the keys t does
+// not have and the scalars that do not decode into their field.
+func prune(node *yaml.Node, t reflect.Type, path string, errs *[]error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if node.Kind == yaml.AliasNode && node.Alias != nil {
+		node = node.Alias
+	}
+	at := func(n *yaml.Node, p string) string {
+		if p == "" {
+			p = "the document"
+		}
+		return fmt.Sprintf("%s (line %d)", p, n.Line)
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshaler) || (t.Kind() != reflect.Struct && t.Kind() != reflect.Slice) {
+		v := reflect.New(t)
+		if err := node.Decode(v.Interface()); err != nil {
+			*errs = append(*errs, fmt.Errorf("%s: %s", at(node, path), yamlReason(err)))
+			node.Kind, node.Tag, node.Value, node.Content = yaml.ScalarNode, "!!null", "", nil
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			*errs = append(*errs, fmt.Errorf("%s: want a mapping of keys", at(node, path)))
+			node.Kind, node.Tag, node.Value, node.Content = yaml.ScalarNode, "!!null", "", nil
+			return
+		}
+		fields := map[string]reflect.Type{}
+		var names []string
+		for i := range t.NumField() {
+			tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if tag != "" && tag != "-" {
+				fields[tag] = t.Field(i).Type
+				names = append(names, tag)
+			}
+		}
+		kept := node.Content[:0]
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			ft, ok := fields[k.Value]
+			if !ok {
+				*errs = append(*errs, fmt.Errorf("%s: unknown key (known: %s)", at(k, join(path, k.Value)), strings.Join(sorted(names), ", ")))
+				continue
+			}
+			prune(v, ft, join(path, k.Value), errs)
+			kept = append(kept, k, v)
+		}
+		node.Content = kept
+	case reflect.Slice:
+		if node.Kind != yaml.SequenceNode {
+			*errs = append(*errs, fmt.Errorf("%s: want a list", at(node, path)))
+			node.Kind, node.Tag, node.Value, node.Content = yaml.ScalarNode, "!!null", "", nil
+			return
+		}
+		for i, el := range node.Content {
+			prune(el, t.Elem(), fmt.Sprintf("%s[%d]", path, i), errs)
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// yamlReason is a decoding error without yaml.v3's "line N: cannot
+// unmarshal" framing, which names Go types.
+func yamlReason(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := te.Errors[0]
+		if _, after, ok := strings.Cut(msg, "cannot unmarshal "); ok {
+			val, typ, _ := strings.Cut(after, " into ")
+			if strings.HasPrefix(val, "!!") {
+				_, val, _ = strings.Cut(val, " ") // the YAML tag
+			}
+			return fmt.Sprintf("%s is not a valid %s", val, goTypeWord(typ))
+		}
+		return msg
+	}
+	return err.Error()
+}
+
+// goTypeWord names a Go type for a user: "int" is a number, "bool" true or
+// false.
+func goTypeWord(typ string) string {
+	switch {
+	case strings.HasPrefix(typ, "int"), strings.HasPrefix(typ, "uint"):
+		return "number"
+	case typ == "bool":
+		return "boolean (true or false)"
+	case strings.HasPrefix(typ, "[]"):
+		return "list"
+	default:
+		return "value"
+	}
 }
