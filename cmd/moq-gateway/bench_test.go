@@ -26,7 +26,7 @@ func TestBenchGatewayChild(t *testing.T) {
 	if os.Getenv(benchChildEnv) != "1" {
 		return
 	}
-	os.Exit(run(nil, os.Environ(), os.Stderr))
+	os.Exit(run(nil, os.Environ(), os.Stdout, os.Stderr))
 }
 
 // TestBench runs the whole tool at N=1 M=1 for a few seconds on a tiny

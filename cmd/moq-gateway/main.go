@@ -8,6 +8,7 @@
 //	moq-gateway sub -url URL -namespace PATH -out DIR [...]
 //	                                          subscribe and write MP4 files
 //	moq-gateway bench [...]                   load test (see -h)
+//	moq-gateway version                       print the version
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/moqgw/moq-gateway/internal/buildinfo"
 	"github.com/moqgw/moq-gateway/sub"
 )
 
@@ -31,11 +33,11 @@ func main() {
 		// the live heap.
 		debug.SetGCPercent(50)
 	}
-	os.Exit(run(os.Args[1:], os.Environ(), os.Stderr))
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
 }
 
 // run dispatches to a subcommand and returns the exit code.
-func run(args, environ []string, stderr io.Writer) int {
+func run(args, environ []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -44,6 +46,8 @@ func run(args, environ []string, stderr io.Writer) int {
 		err = sub.Run(ctx, args[1:], stderr)
 	case len(args) > 0 && args[0] == "bench":
 		err = runBench(ctx, args[1:], stderr)
+	case len(args) > 0 && (args[0] == "version" || args[0] == "-version" || args[0] == "--version"):
+		fmt.Fprintln(stdout, "moq-gateway", buildinfo.Version())
 	default:
 		err = runServe(ctx, args, environ, stderr)
 	}

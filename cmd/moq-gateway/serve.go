@@ -20,6 +20,7 @@ import (
 	"github.com/moqgw/moq-gateway/ingest/rtmp"
 	"github.com/moqgw/moq-gateway/ingest/rtsp"
 	"github.com/moqgw/moq-gateway/ingest/srt"
+	"github.com/moqgw/moq-gateway/internal/buildinfo"
 	"github.com/moqgw/moq-gateway/moq"
 	"github.com/moqgw/moq-gateway/packager"
 	"github.com/moqgw/moq-gateway/stream"
@@ -256,7 +257,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			Origin:           g.origin,
 			TLSConfig:        tlsConf,
 			WebTransportPath: cfg.MoQ.WebTransportPath,
-			Session:          moq.SessionConfig{Implementation: implementation},
+			Session:          moq.SessionConfig{Implementation: implementation + "/" + buildinfo.Version()},
 			Logger:           log.With("component", "moq"),
 			ShutdownTimeout:  2 * time.Second,
 		}
@@ -290,7 +291,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	for _, t := range tasks {
 		eg.Go(func() error { return t(egCtx) })
 	}
-	log.Info("moq-gateway running", "streams_configured", len(cfg.Streams), "relays", len(cfg.Relays))
+	log.Info("moq-gateway running", "version", buildinfo.Version(), "streams_configured", len(cfg.Streams), "relays", len(cfg.Relays))
 	<-egCtx.Done()
 	if ctx.Err() != nil {
 		log.Info("shutting down", "deadline", shutdownTimeout)
