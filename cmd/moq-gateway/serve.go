@@ -184,6 +184,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	// with a clear error instead of leaving a half-running gateway.
 	var (
 		tasks   []func(context.Context) error
+		hints   []hint
 		closers []io.Closer
 	)
 	defer func() {
@@ -210,6 +211,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
+		hints = append(hints, hint{"publish", "rtmp", "ffmpeg -re -i IN -c copy -f flv rtmp://" + hostPort(ln.Addr()) + "/live/NAME"})
 		tasks = append(tasks, func(ctx context.Context) error { return g.rtmp.Serve(ctx, ln) })
 		if userCert && cfg.RTMP.RTMPSListen != "" {
 			lns, err := listenTCP("rtmps", cfg.RTMP.RTMPSListen)
@@ -225,6 +227,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			return fmt.Errorf("srt listen %s: %w", cfg.SRT.Listen, err)
 		}
 		log.Info("listening", "proto", "srt", "addr", g.srt.LocalAddr().String())
+		hints = append(hints, hint{"publish", "srt", "ffmpeg -re -i IN -c copy -f mpegts 'srt://" + hostPort(g.srt.LocalAddr()) + "?streamid=publish:live/NAME'"})
 		tasks = append(tasks, g.srt.Serve)
 	}
 	if cfg.RTSP.Listen != "" {
@@ -243,6 +246,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 				return fmt.Errorf("rtsp listen %s: %w", s.Addr, err)
 			}
 			log.Info("listening", "proto", "rtsp", "addr", s.LocalAddr().String(), "tls", s.TLSConfig != nil)
+			if s.TLSConfig == nil {
+				hints = append(hints, hint{"publish", "rtsp", "ffmpeg -re -i IN -c copy -f rtsp -rtsp_transport tcp rtsp://" + hostPort(s.LocalAddr()) + "/live/NAME"})
+			}
 			tasks = append(tasks, s.Serve)
 		}
 		g.rtsp = servers
@@ -263,6 +269,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		log.Info("listening", "proto", "moq", "addr", pc.LocalAddr().String(),
 			"quic", "moqt://"+pc.LocalAddr().String(), "webtransport", "https://"+pc.LocalAddr().String()+cfg.MoQ.WebTransportPath)
+		insecure := ""
+		if !userCert {
+			insecure = " -insecure"
+		}
+		hints = append(hints, hint{"watch", "moq", "moq-gateway sub -url moqt://" + hostPort(pc.LocalAddr()) + " -namespace live/NAME" + insecure + " -stdout video | ffplay -"})
 		tasks = append(tasks, func(ctx context.Context) error { return g.moq.Serve(ctx, pc) })
 	}
 	g.relays = newRelaySet(cfg, g.origin, log)
@@ -292,6 +303,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		eg.Go(func() error { return t(egCtx) })
 	}
 	log.Info("moq-gateway running", "version", buildinfo.Version(), "streams_configured", len(cfg.Streams), "relays", len(cfg.Relays))
+	for _, h := range hints {
+		log.Info(h.what, "proto", h.proto, "try", h.cmd)
+	}
 	<-egCtx.Done()
 	if ctx.Err() != nil {
 		log.Info("shutting down", "deadline", shutdownTimeout)
@@ -317,3 +331,19 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 
 // implementation is our MOQT_IMPLEMENTATION.
 const implementation = "moq-gateway"
+
+// hint is a start-up line telling how to publish or watch.
+type hint struct{ what, proto, cmd string }
+
+// hostPort renders a listener's address for a command line: a wildcard
+// listener as localhost.
+func hostPort(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
