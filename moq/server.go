@@ -53,6 +53,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
+	ended    SessionStats // summed over the sessions that ended
 	stopping bool
 	wg       sync.WaitGroup
 }
@@ -221,11 +222,30 @@ func (s *Server) runSession(ctx context.Context, c conn, v wire.Version) {
 	s.sessions[sess] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
+		st := sess.Stats()
 		s.mu.Lock()
 		delete(s.sessions, sess)
+		s.ended.add(st)
 		s.mu.Unlock()
 	}()
 	sess.run(ctx)
+}
+
+// Totals sums the counters of every session served so far, ended or not
+// (Subscriptions counts the live ones), for monotonic metrics.
+func (s *Server) Totals() SessionStats {
+	s.mu.Lock()
+	t := s.ended
+	live := make([]*Session, 0, len(s.sessions))
+	for sess := range s.sessions {
+		live = append(live, sess)
+	}
+	s.mu.Unlock()
+	t.Subscriptions = 0
+	for _, sess := range live {
+		t.add(sess.Stats())
+	}
+	return t
 }
 
 // shutdown closes every session gracefully in parallel.

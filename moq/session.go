@@ -148,6 +148,19 @@ type SessionStats struct {
 	AnnouncesAcked int
 }
 
+// add sums o's counters into st.
+func (st *SessionStats) add(o SessionStats) {
+	st.Subscriptions += o.Subscriptions
+	st.ObjectsSent += o.ObjectsSent
+	st.BytesSent += o.BytesSent
+	st.GroupsDropped += o.GroupsDropped
+	st.DatagramsLost += o.DatagramsLost
+	st.StreamsOpened += o.StreamsOpened
+	st.ObjectsRecvd += o.ObjectsRecvd
+	st.AnnouncesSent += o.AnnouncesSent
+	st.AnnouncesAcked += o.AnnouncesAcked
+}
+
 func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg SessionConfig, log *slog.Logger) *Session {
 	if cfg.RequestWindow == 0 {
 		cfg.RequestWindow = 1000

@@ -196,3 +196,32 @@ func TestSubscribeUnknownTrack(t *testing.T) {
 		})
 	}
 }
+
+// Server.Totals keeps counting what sessions sent after they end, for
+// monotonic metrics.
+func TestServerTotalsOutliveSessions(t *testing.T) {
+	origin := NewOrigin()
+	bc, err := origin.Publish(cam1, nil)
+	require.NoError(t, err)
+	tr, err := bc.CreateTrack("video", TrackOptions{})
+	require.NoError(t, err)
+	require.NoError(t, tr.StartGroup(1))
+	require.NoError(t, tr.WriteObject([]byte("g1-o0")))
+	srv, addr := testServer(t, origin, SessionConfig{})
+	ctx := testCtx(t)
+	var last uint64
+	for range 2 {
+		s := dialTest(t, "moqt://"+addr, wire.Draft16)
+		sub, err := s.Subscribe(ctx, cam1, "video", SubscribeOptions{})
+		require.NoError(t, err)
+		require.Equal(t, objs("g1-o0"), readPayloads(t, ctx, sub, 1))
+		require.Equal(t, 1, srv.Totals().Subscriptions)
+		require.NoError(t, s.Close())
+		require.Eventually(t, func() bool { return len(srv.Sessions()) == 0 }, 5*time.Second, 10*time.Millisecond)
+		tot := srv.Totals()
+		require.Zero(t, tot.Subscriptions)
+		require.Equal(t, last+1, tot.ObjectsSent, "the ended session's objects still count")
+		require.Positive(t, tot.BytesSent)
+		last = tot.ObjectsSent
+	}
+}

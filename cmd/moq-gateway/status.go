@@ -104,9 +104,9 @@ var (
 	descAuthFail    = prometheus.NewDesc("moqgw_ingest_auth_failures_total", "Failed publisher authentications, by protocol.", []string{"proto"}, nil)
 	descSessions    = prometheus.NewDesc("moqgw_moq_sessions", "MoQ sessions served, by transport and version.", []string{"transport", "version"}, nil)
 	descSubs        = prometheus.NewDesc("moqgw_moq_subscriptions", "Active MoQ subscriptions served.", nil, nil)
-	descObjectsOut  = prometheus.NewDesc("moqgw_moq_objects_sent", "Objects sent by the current MoQ sessions.", nil, nil)
-	descBytesOut    = prometheus.NewDesc("moqgw_moq_bytes_sent", "Payload bytes sent by the current MoQ sessions.", nil, nil)
-	descGroupsDrop  = prometheus.NewDesc("moqgw_moq_groups_dropped", "Whole groups slow subscribers of the current sessions lost.", nil, nil)
+	descObjectsOut  = prometheus.NewDesc("moqgw_moq_objects_sent_total", "Objects sent to MoQ subscribers.", nil, nil)
+	descBytesOut    = prometheus.NewDesc("moqgw_moq_bytes_sent_total", "Payload bytes sent to MoQ subscribers.", nil, nil)
+	descGroupsDrop  = prometheus.NewDesc("moqgw_moq_groups_dropped_total", "Whole groups slow MoQ subscribers lost.", nil, nil)
 	descRelayUp     = prometheus.NewDesc("moqgw_relay_connected", "1 when every session to the relay is up.", []string{"relay"}, nil)
 	descRelayRetry  = prometheus.NewDesc("moqgw_relay_reconnects_total", "Relay reconnects.", []string{"relay"}, nil)
 	descDecodeError = prometheus.NewDesc("moqgw_ingest_decode_errors_total", "Corrupt input skipped (SRT MPEG-TS).", []string{"proto"}, nil)
@@ -161,29 +161,24 @@ func (g *gateway) Collect(ch chan<- prometheus.Metric) {
 			proto = "rtsps"
 		}
 		counter(descFrames, float64(st.Frames), proto)
+		counter(descBytesIn, float64(st.Bytes), proto)
 		counter(descRejected, float64(st.RefusedConns), proto)
 		counter(descAuthFail, float64(st.AuthFailures), proto)
 	}
 	if g.moq != nil {
 		type key struct{ transport, version string }
 		n := map[key]int{}
-		var subs int
-		var objs, bytes, drops uint64
 		for _, s := range g.moq.Sessions() {
 			n[key{s.Transport(), s.Version().String()}]++
-			st := s.Stats()
-			subs += st.Subscriptions
-			objs += st.ObjectsSent
-			bytes += st.BytesSent
-			drops += st.GroupsDropped
 		}
 		for k, v := range n {
 			gauge(descSessions, float64(v), k.transport, k.version)
 		}
-		gauge(descSubs, float64(subs))
-		gauge(descObjectsOut, float64(objs))
-		gauge(descBytesOut, float64(bytes))
-		gauge(descGroupsDrop, float64(drops))
+		t := g.moq.Totals()
+		gauge(descSubs, float64(t.Subscriptions))
+		counter(descObjectsOut, float64(t.ObjectsSent))
+		counter(descBytesOut, float64(t.BytesSent))
+		counter(descGroupsDrop, float64(t.GroupsDropped))
 	}
 	// A relay may have several sessions: up means all of them are.
 	type relayAgg struct {

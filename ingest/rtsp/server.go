@@ -86,6 +86,9 @@ type Stats struct {
 	Published uint64
 	// Frames counts frames handed to the sink.
 	Frames uint64
+	// Bytes counts the RTP packets received for publications (header and
+	// payload).
+	Bytes uint64
 	// DecodeErrors counts packets or frames lost to undecodable input.
 	DecodeErrors uint64
 	// LostPackets counts RTP packets missing from sequence numbers.
@@ -96,6 +99,7 @@ type Stats struct {
 
 type counters struct {
 	authFailures, published, frames atomic.Uint64
+	bytes                           atomic.Uint64
 	decodeErrors, lostPackets       atomic.Uint64
 	connErrors                      atomic.Uint64
 }
@@ -106,6 +110,7 @@ func (s *Server) Stats() Stats {
 		AuthFailures: s.stats.authFailures.Load(),
 		Published:    s.stats.published.Load(),
 		Frames:       s.stats.frames.Load(),
+		Bytes:        s.stats.bytes.Load(),
 		DecodeErrors: s.stats.decodeErrors.Load(),
 		LostPackets:  s.stats.lostPackets.Load(),
 		ConnErrors:   s.stats.connErrors.Load(),

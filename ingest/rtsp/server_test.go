@@ -148,6 +148,7 @@ func TestFFmpegPush(t *testing.T) {
 				if st := ts.Stats(); transport == "tcp" || st.LostPackets == 0 {
 					require.Zero(t, st.DecodeErrors)
 				}
+				require.Positive(t, ts.Stats().Bytes)
 				require.NotEmpty(t, ts.logs.Find("rtsp: publishing"))
 			})
 		}

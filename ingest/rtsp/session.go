@@ -274,6 +274,7 @@ func transportName(ss *gortsplib.ServerSession) string {
 // packet decodes one RTP packet of track i and writes the frames it
 // completes.
 func (st *session) packet(i int, t *track, pkt *rtp.Packet) {
+	st.h.s.stats.bytes.Add(uint64(pkt.MarshalSize()))
 	pts, ok := st.ss.PacketPTS(t.media, pkt)
 	if !ok {
 		// gortsplib starts a track's timeline at a packet that can begin
