@@ -1,8 +1,11 @@
 package config
 
 import (
+	"encoding"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -163,4 +166,33 @@ func TestLoadNamesKeyPaths(t *testing.T) {
 	}
 	require.NotContains(t, err.Error(), "config.")
 	require.Equal(t, "moqt://relay.example:443", c.Relays[0].URL, "the rest of the file is read")
+}
+
+// deploy/gateway.yaml shows every key of the configuration.
+func TestExampleConfigShowsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../deploy/gateway.yaml")
+	require.NoError(t, err)
+	var keys []string
+	var walk func(reflect.Type, string)
+	walk = func(t reflect.Type, path string) {
+		if t.Kind() == reflect.Slice {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()) {
+			return
+		}
+		for i := range t.NumField() {
+			tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+			if tag == "" || tag == "-" {
+				continue
+			}
+			keys = append(keys, path+tag)
+			walk(t.Field(i).Type, path+tag+".")
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	for _, k := range keys {
+		name := k[strings.LastIndex(k, ".")+1:]
+		require.Regexp(t, `(?m)^[\s#-]*`+regexp.QuoteMeta(name)+`:`, string(b), "deploy/gateway.yaml lacks %s", k)
+	}
 }
