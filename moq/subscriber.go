@@ -37,20 +37,28 @@ type SubscribeOptions struct {
 	// the stream readers stop reading (QUIC flow control then slows the
 	// publisher); default 1024.
 	Buffer int
-	// Join completes a Largest Object subscription with a joining FETCH of
-	// the current group up to the Largest Location (draft-14 §9.16.3):
-	// ReadObject returns the fetched objects first, then the subscription's
-	// from after that location, so the track starts at its current group
-	// whether the publisher starts such a subscription at the group's start
-	// or, as the text has it, after the largest object. A peer that refuses
-	// or does not answer the FETCH within joinWait leaves the subscription
-	// as it is.
+	// Join makes a Largest Object subscription start at its current
+	// group's first object whatever the publisher does: when the first
+	// object (within joinDelay) comes from after the group's start — the
+	// text's start after the largest object (draft-14 §5.1.2), which
+	// moq-dev's relay follows — a joining FETCH (§9.16.3) brings the group
+	// up to the Largest Location, and ReadObject returns it first, then the
+	// subscription's objects after that location. Publishers that start at
+	// the group's start (this package's, moq-rs relays) are not sent a
+	// FETCH, which some draft-16 peers cannot parse. A peer that refuses or
+	// does not answer the FETCH within joinWait leaves the subscription as
+	// it is.
 	Join bool
 }
 
-// joinWait bounds the joining FETCH of a Join subscription: its answer,
-// and each object of it.
-const joinWait = 2 * time.Second
+const (
+	// joinDelay is how long a Join subscription waits for its first object
+	// before it asks for the current group with a FETCH.
+	joinDelay = 300 * time.Millisecond
+	// joinWait bounds the joining FETCH of a Join subscription: its answer,
+	// and each object of it.
+	joinWait = 2 * time.Second
+)
 
 // pendingRequest awaits the response to one of our requests.
 type pendingRequest struct {
@@ -196,12 +204,15 @@ type RemoteTrack struct {
 	Largest *Location
 
 	objects chan Object
-	// join is the joining FETCH of a Join subscription until it is read
-	// out; joinedTo is the location it covers once it gave an object, and
-	// subscription objects up to there are then skipped. Both belong to
-	// ReadObject's caller.
-	join     *FetchResult
-	joinedTo *Location
+	// A Join subscription's state, which belongs to ReadObject's caller:
+	// joinPending until its first object decides whether to FETCH; held is
+	// that object, delivered after the fetch; join is the joining FETCH
+	// until it is read out; joinedTo is the location it covers once it gave
+	// an object, and subscription objects up to there are then skipped.
+	joinPending bool
+	held        *Object
+	join        *FetchResult
+	joinedTo    *Location
 
 	mu         sync.Mutex
 	aliased    bool // SUBSCRIBE_OK seen (guarded by the session's mu)
@@ -260,17 +271,38 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	if ok.Largest != nil {
 		t.Largest = &Location{Group: ok.Largest.Group, Object: ok.Largest.Object}
 	}
-	if opts.Join && t.Largest != nil && opts.Filter == wire.FilterLargestObject {
-		fctx, cancel := context.WithTimeout(ctx, joinWait)
-		f, err := s.Fetch(fctx, FetchRequest{Joining: t})
-		cancel()
-		if err != nil {
-			s.log.Debug("joining fetch refused: the subscription starts where the publisher puts it", "track", name, "err", err)
-		} else {
-			t.join = f
-		}
-	}
+	t.joinPending = opts.Join && t.Largest != nil && opts.Filter == wire.FilterLargestObject
 	return t, nil
+}
+
+// startJoin waits up to joinDelay for a Join subscription's first object
+// and sends the joining FETCH when the subscription does not start at the
+// current group's first object.
+func (t *RemoteTrack) startJoin(ctx context.Context) error {
+	t.joinPending = false
+	dctx, cancel := context.WithTimeout(ctx, joinDelay)
+	o, err := t.readSubscribed(dctx)
+	cancel()
+	switch {
+	case err == nil:
+		t.held = &o
+		if !(Location{Group: t.Largest.Group}).Less(Location{Group: o.Group, Object: o.ID}) {
+			return nil // the publisher starts at the group's start
+		}
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !errors.Is(err, context.DeadlineExceeded):
+		return nil // ended: ReadObject reports it
+	}
+	fctx, cancel := context.WithTimeout(ctx, joinWait)
+	f, err := t.s.Fetch(fctx, FetchRequest{Joining: t})
+	cancel()
+	if err != nil {
+		t.s.log.Debug("joining fetch refused: the subscription starts where the publisher puts it", "track", t.Name, "err", err)
+		return nil
+	}
+	t.join = f
+	return nil
 }
 
 func (s *Session) onSubscribeOK(m *wire.SubscribeOK) error {
@@ -370,6 +402,11 @@ func (t *RemoteTrack) finish(err error) {
 // arrived and then returns io.EOF (track or range ended) or a
 // *PublishDoneError. It is not safe for concurrent use.
 func (t *RemoteTrack) ReadObject(ctx context.Context) (Object, error) {
+	if t.joinPending {
+		if err := t.startJoin(ctx); err != nil {
+			return Object{}, err
+		}
+	}
 	if t.join != nil {
 		if o, ok := t.readJoin(ctx); ok {
 			return o, nil
@@ -379,7 +416,13 @@ func (t *RemoteTrack) ReadObject(ctx context.Context) (Object, error) {
 		}
 	}
 	for {
-		o, err := t.readSubscribed(ctx)
+		var o Object
+		var err error
+		if t.held != nil {
+			o, t.held = *t.held, nil
+		} else {
+			o, err = t.readSubscribed(ctx)
+		}
 		if err != nil || t.joinedTo == nil || t.joinedTo.Less(Location{Group: o.Group, Object: o.ID}) {
 			return o, err
 		}
