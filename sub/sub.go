@@ -373,6 +373,7 @@ func subscribeEither(ctx context.Context, sess *moq.Session, ns moq.Namespace, l
 		}()
 	}
 	var won *result
+	var msfErr error
 	err := fmt.Errorf("no catalog: %w", errNoSuchTrack)
 	for range layouts {
 		r := <-results
@@ -387,6 +388,8 @@ func subscribeEither(ctx context.Context, sess *moq.Session, ns moq.Namespace, l
 			}
 		case r.err == nil:
 			r.rt.Close()
+		case r.l == layoutMSF && errors.Is(r.err, errNoSuchTrack):
+			msfErr = r.err
 		case !errors.Is(r.err, errNoSuchTrack) && !errors.Is(r.err, context.DeadlineExceeded) && !errors.Is(r.err, context.Canceled):
 			err = r.err
 		}
@@ -396,6 +399,9 @@ func subscribeEither(ctx context.Context, sess *moq.Session, ns moq.Namespace, l
 	}
 	if ctx.Err() != nil {
 		return nil, moq.Object{}, layoutMSF, ctx.Err()
+	}
+	if msfErr != nil && errors.Is(err, errNoSuchTrack) {
+		err = msfErr // names the server's answer (DOES_NOT_EXIST …)
 	}
 	return nil, moq.Object{}, layoutMSF, err
 }
@@ -416,7 +422,7 @@ func (l layout) catalogTrack() string {
 func subscribeFirst(ctx context.Context, sess *moq.Session, ns moq.Namespace, name string) (*moq.RemoteTrack, moq.Object, error) {
 	rt, err := sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{Join: true})
 	if errors.Is(err, moq.ErrTrackDoesNotExist) {
-		return nil, moq.Object{}, fmt.Errorf("%s: %w", name, errNoSuchTrack)
+		return nil, moq.Object{}, fmt.Errorf("%s: %w: %w", name, errNoSuchTrack, err)
 	}
 	if err != nil {
 		return nil, moq.Object{}, err
