@@ -35,6 +35,6 @@ fmt: ## format with the linter's formatters
 	$(LINT) fmt $(PKGS)
 
 e2e: ## end-to-end tests against the built binary, ffmpeg and third-party peers
-	$(GO) test -tags e2e -timeout 20m -count 1 ./e2e/...
+	$(GO) test -tags e2e -timeout 30m -count 1 ./e2e/...
 
 ci: lint test fuzz bench-smoke e2e ## everything CI runs

@@ -121,7 +121,7 @@ func browserSubscribes(t *testing.T, proto string) {
 	require.NoError(t, err, "install chromium: apt-get install -y chromium (scripts/test.sh does)")
 	g := startGateway(t, map[string]string{"MOQGW_GRACE": "1s"})
 	push := startProcess(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "2", "-i", clip, "-c", "copy", "-f", "flv", "rtmp://"+g.RTMP+"/live/cam1")
-	defer push.cmd.Process.Kill()
+	defer push.kill()
 	g.waitStream(t, "live/cam1", 20*time.Second)
 	hash := regexp.MustCompile(`sha256=([0-9a-f]{64})`).FindStringSubmatch(g.logs.String())
 	require.NotNil(t, hash, "certificate hash in the log")

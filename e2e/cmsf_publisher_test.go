@@ -82,7 +82,13 @@ func startCMSFPublisher(t *testing.T, ns []string, rec map[string]*recordedTrack
 					return
 				}
 				l.wg.Go(func() {
-					for _, grp := range tr.groups {
+					for i, grp := range tr.groups {
+						if i > 0 {
+							// Paced like a live publisher (ten times
+							// real time): a burst of every group at once
+							// would arrive in any order.
+							time.Sleep(100 * time.Millisecond)
+						}
 						sg, err := w.OpenSubgroup(grp[0].GroupID, 0, 128, moqtransport.WithEndOfGroup())
 						if err != nil {
 							return

@@ -179,11 +179,15 @@ func startProcess(t *testing.T, name string, args ...string) *process {
 	t.Helper()
 	p := &process{cmd: exec.Command(name, args...), out: &syncBuffer{}, exited: make(chan error, 1)}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	// Its own process group, so that killing it also ends what it started
+	// (a shell pipeline's commands hold its output open otherwise).
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.WaitDelay = 5 * time.Second
 	require.NoError(t, p.cmd.Start())
 	go func() { p.exited <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
+			p.kill()
 			<-p.exited
 		}
 		if t.Failed() {
@@ -193,6 +197,11 @@ func startProcess(t *testing.T, name string, args ...string) *process {
 	return p
 }
 
+// kill ends the process and its group.
+func (p *process) kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+}
+
 // wait waits for the process to exit within timeout and returns its error.
 func (p *process) wait(t *testing.T, timeout time.Duration) error {
 	t.Helper()
@@ -200,7 +209,7 @@ func (p *process) wait(t *testing.T, timeout time.Duration) error {
 	case err := <-p.exited:
 		return err
 	case <-time.After(timeout):
-		_ = p.cmd.Process.Kill()
+		p.kill()
 		<-p.exited
 		t.Fatalf("%s did not exit within %v:\n%s", p.cmd.Path, timeout, p.out.String())
 		return nil

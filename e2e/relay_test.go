@@ -189,7 +189,7 @@ relays:
 `, url, draft))
 				g := startGateway(t, nil, "-config", cfg)
 				push := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
-				defer push.cmd.Process.Kill()
+				defer push.kill()
 				a := relay.waitAnnounce(t, 30*time.Second, "live", "cam1")
 				require.Contains(t, a.path, "jwt=s3cret", "token in the URL")
 
@@ -275,7 +275,7 @@ relays:
 `, v6.addr, v4.addr))
 	g := startGateway(t, nil, "-config", cfg)
 	push := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
-	defer push.cmd.Process.Kill()
+	defer push.kill()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, r := range []*testRelay{v6, v4} {
@@ -298,7 +298,7 @@ relays:
 `, relay.addr))
 	g := startGateway(t, nil, "-config", cfg)
 	push := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
-	defer push.cmd.Process.Kill()
+	defer push.kill()
 	g.waitLog(t, "relay rejected the token", 30*time.Second)
 	start := relay.connections.Load()
 	time.Sleep(6 * time.Second)

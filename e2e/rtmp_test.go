@@ -101,7 +101,7 @@ func TestUnknownNamespaceAndTrack(t *testing.T) {
 	require.Contains(t, s.out.String(), "code 0x10") // DOES_NOT_EXIST
 
 	push := pushRTMP(t, "rtmp://"+g.RTMP+"/live/cam1")
-	defer push.cmd.Process.Kill()
+	defer push.kill()
 	g.waitStream(t, "live/cam1", 20*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
