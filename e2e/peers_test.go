@@ -26,7 +26,7 @@ import (
 // The independent MoQ peers scripts/peers.sh installs (scripts/test.sh runs
 // it); a test that needs one fails when it is missing, it never skips.
 func peersDir() string {
-	if d := os.Getenv("MOQGW_PEERS"); d != "" {
+	if d := os.Getenv("MOQ_GATEWAY_PEERS"); d != "" {
 		return d
 	}
 	home, _ := os.UserHomeDir()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the independent MoQ implementations the end-to-end tests run
-# against, each at an exact version, into $MOQGW_PEERS (outside the
+# against, each at an exact version, into $MOQ_GATEWAY_PEERS (outside the
 # repository): a set already installed at its pinned versions is reused, so
 # a warm machine builds nothing. Fails loudly when a peer cannot be built.
 #
@@ -11,8 +11,8 @@
 #               and its CLI, moq
 #   aiomoqt     aiomoqt (Python, draft-14) in a virtualenv
 set -euo pipefail
-peers=${MOQGW_PEERS:-$HOME/.cache/moq-gateway/peers}
-target=${MOQGW_CARGO_TARGET:-$(dirname "$peers")/cargo-target}
+peers=${MOQ_GATEWAY_PEERS:-$HOME/.cache/moq-gateway/peers}
+target=${MOQ_GATEWAY_CARGO_TARGET:-$(dirname "$peers")/cargo-target}
 mkdir -p "$peers"
 
 die() {

@@ -5,7 +5,7 @@
 # moq-dev crates, aiomoqt) at pinned versions — then runs `make ci` (lint,
 # race tests, fuzzing, benchmark smoke run, end-to-end tests).
 #
-# Peers are built once into $MOQGW_PEERS (default ~/.cache/moq-gateway/peers)
+# Peers are built once into $MOQ_GATEWAY_PEERS (default ~/.cache/moq-gateway/peers)
 # and reused while their pinned version stays the same.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,8 @@ if ((${#need[@]})); then
 	"${apt[@]}" install -y -qq "${need[@]}" >/dev/null
 fi
 
-export MOQGW_PEERS=${MOQGW_PEERS:-$HOME/.cache/moq-gateway/peers}
+# Not MOQGW_: the gateway refuses MOQGW_ variables that name no setting.
+export MOQ_GATEWAY_PEERS=${MOQ_GATEWAY_PEERS:-$HOME/.cache/moq-gateway/peers}
 ./scripts/peers.sh
 
 exec make ci
