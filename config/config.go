@@ -56,6 +56,9 @@ type RTMP struct {
 	Listen string `yaml:"listen"` // "" disables RTMP
 	// RTMPSListen serves RTMPS when tls.cert is set.
 	RTMPSListen string `yaml:"rtmps_listen"`
+	// MaxConnsPerIP bounds the connections one address may hold (RTMP and
+	// RTMPS together); 0 means 32, -1 no bound.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 }
 
 // SRT configures the SRT listener.
@@ -72,6 +75,9 @@ type RTSP struct {
 	UDPRTCP string `yaml:"udp_rtcp"`
 	// RTSPSListen serves RTSPS when tls.cert is set.
 	RTSPSListen string `yaml:"rtsps_listen"`
+	// MaxConnsPerIP bounds the connections one address may hold; 0 means
+	// 32, -1 no bound.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 }
 
 // MoQ configures the MoQ server.

@@ -158,7 +158,7 @@ func TestLoadNamesKeyPaths(t *testing.T) {
 	c, err := Load(path, nil)
 	for _, want := range []string{
 		`grace (line 1): time: unknown unit "x"`,
-		"rtmp.lissten (line 3): unknown key (known: listen, rtmps_listen)",
+		"rtmp.lissten (line 3): unknown key (known: listen, max_conns_per_ip, rtmps_listen)",
 		"relays[0].sessions (line 6): `many` is not a valid number",
 		"srt (line 7): want a mapping of keys",
 	} {

@@ -206,7 +206,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("RTMPS and RTSPS are off: they need tls.cert and tls.key")
 	}
 	if cfg.RTMP.Listen != "" {
-		g.rtmp = &rtmp.Server{Sink: g.reg, Auth: g.auth, Logger: log}
+		g.rtmp = &rtmp.Server{Sink: g.reg, Auth: g.auth, Logger: log, MaxConnsPerIP: cfg.RTMP.MaxConnsPerIP}
 		ln, err := listenTCP("rtmp", cfg.RTMP.Listen)
 		if err != nil {
 			return err
@@ -233,12 +233,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.RTSP.Listen != "" {
 		servers := []*rtsp.Server{{
 			Addr: cfg.RTSP.Listen, UDPRTPAddr: cfg.RTSP.UDPRTP, UDPRTCPAddr: cfg.RTSP.UDPRTCP,
-			Sink: g.reg, Auth: g.auth, Logger: log,
+			Sink: g.reg, Auth: g.auth, Logger: log, MaxConnsPerIP: cfg.RTSP.MaxConnsPerIP,
 		}}
 		if userCert && cfg.RTSP.RTSPSListen != "" {
 			servers = append(servers, &rtsp.Server{
 				Addr: cfg.RTSP.RTSPSListen, TLSConfig: tlsConf,
-				Sink: g.reg, Auth: g.auth, Logger: log,
+				Sink: g.reg, Auth: g.auth, Logger: log, MaxConnsPerIP: cfg.RTSP.MaxConnsPerIP,
 			})
 		}
 		for _, s := range servers {

@@ -205,6 +205,37 @@ func TestMaxConns(t *testing.T) {
 	_, _ = publishH264(t, "rtmp://"+addr+"/live/cam1", nil)
 }
 
+// TestMaxConnsPerIP: idle connections from one address take at most its
+// share of the slots; a publisher from another address still gets in, and
+// one from the same address once a slot is free.
+func TestMaxConnsPerIP(t *testing.T) {
+	logs := ingesttest.NewLogCapture(t)
+	s := &Server{Sink: &ingesttest.Sink{}, MaxConnsPerIP: 3}
+	v4 := startServer(t, s, logs)
+	ln6, err := net.Listen("tcp", "[::1]:0")
+	require.NoError(t, err)
+	v6 := serveOn(t, s, nil, ln6, nil)
+
+	var idle []net.Conn
+	for range 10 {
+		nc, err := net.Dial("tcp", v4)
+		require.NoError(t, err)
+		defer nc.Close()
+		idle = append(idle, nc)
+	}
+	require.Eventually(t, func() bool { return s.Stats().Conns == 3 && s.Stats().Rejected == 7 }, waitTime, pollEvery)
+	logs.WaitFunc(t, "limit", isLine("too many connections, refusing", "max_conns_per_ip", 3))
+
+	c, _ := publishH264(t, "rtmp://"+v6+"/live/other", nil) // a publisher from another address
+	require.NotNil(t, c)
+	for _, nc := range idle {
+		nc.Close()
+	}
+	require.Eventually(t, func() bool { return s.Stats().Conns == 0 }, waitTime, pollEvery)
+	c, _ = publishH264(t, "rtmp://"+v4+"/live/cam1", nil)
+	require.NotNil(t, c)
+}
+
 // panicSink panics where a buggy sink would.
 type panicSink struct {
 	ingesttest.Sink

@@ -56,8 +56,14 @@ type Server struct {
 	// MaxConns bounds concurrent connections; further ones are closed at
 	// once. 0 means DefaultMaxConns, negative means no limit.
 	MaxConns int
+	// MaxConnsPerIP bounds the concurrent connections from one IP address,
+	// so that one client cannot hold every slot. 0 means
+	// ingest.DefaultMaxConnsPerIP, negative means no limit.
+	MaxConnsPerIP int
 
-	adobe adobeKey
+	adobe      adobeKey
+	limitsOnce sync.Once
+	limits     *ingest.ConnLimiter
 
 	conns, publishers  atomic.Int64
 	accepted, rejected atomic.Uint64
@@ -155,38 +161,49 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		delay = 0
-		if !s.admit() {
+		release, ok := s.admit(nc.RemoteAddr())
+		if !ok {
 			nc.Close()
 			continue
 		}
 		s.accepted.Add(1)
 		wg.Go(func() {
 			defer s.conns.Add(-1)
+			defer release()
 			s.serveConn(ctx, nc)
 		})
 	}
 }
 
-// admit counts a new connection, or refuses it over MaxConns.
-func (s *Server) admit() bool {
-	n := s.conns.Add(1)
-	limit := int64(s.MaxConns)
-	if limit == 0 {
-		limit = DefaultMaxConns
+// admit counts a new connection, or refuses it over MaxConns or
+// MaxConnsPerIP.
+func (s *Server) admit(remote net.Addr) (release func(), ok bool) {
+	s.limitsOnce.Do(func() {
+		s.limits = ingest.NewConnLimiter(orDefaultInt(s.MaxConns, DefaultMaxConns), orDefaultInt(s.MaxConnsPerIP, ingest.DefaultMaxConnsPerIP))
+	})
+	if release, ok := s.limits.Admit(remote); ok {
+		s.conns.Add(1)
+		return release, true
 	}
-	if limit < 0 || n <= limit {
-		return true
-	}
-	s.conns.Add(-1)
 	s.rejected.Add(1)
 	// One line a second at most: a flood must not flood the logs too.
 	s.limitRefused.Add(1)
 	now := time.Now().Unix()
 	if last := s.limitLogged.Load(); now > last && s.limitLogged.CompareAndSwap(last, now) {
 		refused := s.limitRefused.Swap(0)
-		s.logger().Warn("too many connections, refusing", "proto", proto, "max_conns", limit, "refused", refused)
+		s.logger().Warn("too many connections, refusing", "proto", proto, "remote", remote.String(),
+			"max_conns", orDefaultInt(s.MaxConns, DefaultMaxConns), "max_conns_per_ip", orDefaultInt(s.MaxConnsPerIP, ingest.DefaultMaxConnsPerIP),
+			"refused", refused)
 	}
-	return false
+	return nil, false
+}
+
+// orDefaultInt is v, or def when v is 0.
+func orDefaultInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,8 +60,9 @@ type Server struct {
 	ReadTimeout, WriteTimeout time.Duration
 	// MaxConns bounds concurrent connections; 0 means DefaultMaxConns.
 	MaxConns int
-	// MaxConnsPerIP bounds concurrent connections from one IP address;
-	// 0 means no bound beyond MaxConns.
+	// MaxConnsPerIP bounds concurrent connections from one IP address, so
+	// that one client cannot hold every slot; 0 means
+	// ingest.DefaultMaxConnsPerIP, negative means no bound beyond MaxConns.
 	MaxConnsPerIP int
 
 	log       *slog.Logger
@@ -173,8 +173,14 @@ func (s *Server) Listen() (err error) {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
-	s.ln = newLimitListener(tcp, maxConns, s.MaxConnsPerIP,
-		newRateLog(s.log, slog.LevelWarn, "rtsp: connection limit reached"))
+	perIP := s.MaxConnsPerIP
+	if perIP == 0 {
+		perIP = ingest.DefaultMaxConnsPerIP
+	}
+	s.ln = &limitListener{
+		Listener: tcp, limits: ingest.NewConnLimiter(maxConns, perIP), idle: timeout(s.ReadTimeout),
+		log: newRateLog(s.log, slog.LevelWarn, "rtsp: connection limit reached"),
+	}
 	return nil
 }
 
@@ -207,12 +213,6 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("rtsp: no sink")
 	}
 	h := &handler{s: s, ctx: ctx, sessions: make(map[*gortsplib.ServerSession]*session)}
-	timeout := func(d time.Duration) time.Duration {
-		if d > 0 {
-			return d
-		}
-		return DefaultTimeout
-	}
 	srv := &gortsplib.Server{
 		Handler:      h,
 		RTSPAddress:  s.ln.Addr().String(),
@@ -271,20 +271,13 @@ func (s *Server) closeSockets() {
 }
 
 // limitListener closes connections beyond the limits as soon as they are
-// accepted: RTSP has no cheaper way to refuse.
+// accepted (RTSP has no cheaper way to refuse), and closes a connection
+// that sends nothing for idle — a request left unfinished too.
 type limitListener struct {
 	net.Listener
-	max, perIP int
-	log        *rateLog
-
-	mu      sync.Mutex
-	open    int
-	byIP    map[string]int
-	refused uint64
-}
-
-func newLimitListener(ln net.Listener, maxConns, perIP int, log *rateLog) *limitListener {
-	return &limitListener{Listener: ln, max: maxConns, perIP: perIP, log: log, byIP: make(map[string]int)}
+	limits *ingest.ConnLimiter
+	idle   time.Duration
+	log    *rateLog
 }
 
 // Accept implements net.Listener.
@@ -294,47 +287,51 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-		l.mu.Lock()
-		ok := l.open < l.max && (l.perIP <= 0 || l.byIP[ip] < l.perIP)
-		if ok {
-			l.open++
-			l.byIP[ip]++
-		} else {
-			l.refused++
-		}
-		l.mu.Unlock()
+		release, ok := l.limits.Admit(c.RemoteAddr())
 		if !ok {
 			l.log.log("remote", c.RemoteAddr().String())
 			c.Close()
 			continue
 		}
-		return &limitConn{Conn: c, l: l, ip: ip}, nil
+		return &limitConn{Conn: c, release: release, idle: l.idle}, nil
 	}
 }
 
-func (l *limitListener) stats() (open int, refused uint64) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open, l.refused
-}
+func (l *limitListener) stats() (open int, refused uint64) { return l.limits.Stats() }
 
 type limitConn struct {
 	net.Conn
-	l    *limitListener
-	ip   string
-	once sync.Once
+	release    func()
+	idle       time.Duration
+	publishing atomic.Bool // RECORD accepted: no idle bound
+}
+
+// Read implements net.Conn: until the connection publishes, each read waits
+// at most idle, whatever deadline the RTSP library set (it sets none
+// between requests).
+func (c *limitConn) Read(b []byte) (int, error) {
+	if c.idle > 0 && !c.publishing.Load() {
+		_ = c.SetReadDeadline(time.Now().Add(c.idle))
+	}
+	return c.Conn.Read(b)
+}
+
+// startPublishing lifts the idle bound, also from the read under way.
+func (c *limitConn) startPublishing() {
+	c.publishing.Store(true)
+	_ = c.SetReadDeadline(time.Time{})
 }
 
 // Close implements net.Conn.
 func (c *limitConn) Close() error {
-	c.once.Do(func() {
-		c.l.mu.Lock()
-		c.l.open--
-		if c.l.byIP[c.ip]--; c.l.byIP[c.ip] <= 0 {
-			delete(c.l.byIP, c.ip)
-		}
-		c.l.mu.Unlock()
-	})
+	c.release()
 	return c.Conn.Close()
+}
+
+// timeout is d, or DefaultTimeout when d is not positive.
+func timeout(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return DefaultTimeout
 }

@@ -170,7 +170,15 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (_ *base.Res
 	if st == nil {
 		return &base.Response{StatusCode: base.StatusMethodNotValidInThisState}, errors.New("RECORD without ANNOUNCE")
 	}
-	return st.record()
+	resp, err := st.record()
+	if err == nil {
+		if lc, ok := ctx.Conn.NetConn().(*limitConn); ok {
+			// Publishing over UDP leaves the connection quiet between
+			// keep-alives; gortsplib bounds a TCP publication's reads.
+			lc.startPublishing()
+		}
+	}
+	return resp, err
 }
 
 // OnSessionClose ends the session's publication.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
 
 // opusPublisher records an Opus track with gortsplib's client.
@@ -146,4 +147,27 @@ func TestConnectionLimits(t *testing.T) {
 	second := dialRTSP(t, ts.addr)
 	second.requireClosed()
 	require.Equal(t, uint64(1), ts.Stats().RefusedConns)
+}
+
+// A request left unfinished (slowloris) closes its connection after the
+// read timeout instead of holding a slot.
+func TestUnfinishedRequestCloses(t *testing.T) {
+	ts := startServer(t, false, func(s *Server) { s.ReadTimeout = 300 * time.Millisecond })
+	c := dialRTSP(t, ts.addr)
+	_, err := c.c.Write([]byte("OPTIONS rtsp://x/ RTSP/1.0\r\n"))
+	require.NoError(t, err)
+	c.requireClosed()
+	require.Eventually(t, func() bool { return ts.Stats().Conns == 0 }, 5*time.Second, 10*time.Millisecond)
+}
+
+// A publication over UDP keeps its quiet TCP connection beyond the read
+// timeout: the idle bound ends at RECORD.
+func TestUDPRecordOutlivesIdleBound(t *testing.T) {
+	ingesttest.RequireFFmpeg(t)
+	ts := startServer(t, true, func(s *Server) { s.ReadTimeout = time.Second })
+	_, err := push(t, h264AAC, "udp", fmt.Sprintf("rtsp://alice:hunter2@%s/live/cam1", ts.addr))
+	require.NoError(t, err)
+	pub := ts.sink.WaitPublication(t, 1)
+	require.Eventually(t, pub.IsClosed, 10*time.Second, 10*time.Millisecond)
+	require.Greater(t, len(pub.TrackFrames(0))+len(pub.TrackFrames(1)), 80, "3 s of video and audio, not 1")
 }

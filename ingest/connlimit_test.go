@@ -1,0 +1,37 @@
+package ingest
+
+import (
+	"net"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestConnLimiter(t *testing.T) {
+	a := &net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 1}
+	b := &net.TCPAddr{IP: net.ParseIP("192.0.2.2"), Port: 1}
+	l := NewConnLimiter(3, 2)
+	r1, ok := l.Admit(a)
+	require.True(t, ok)
+	_, ok = l.Admit(&net.TCPAddr{IP: a.IP, Port: 2})
+	require.True(t, ok)
+	_, ok = l.Admit(a)
+	require.False(t, ok, "a third connection from one address")
+	_, ok = l.Admit(b)
+	require.True(t, ok, "another address still gets in")
+	_, ok = l.Admit(&net.TCPAddr{IP: net.ParseIP("192.0.2.3"), Port: 1})
+	require.False(t, ok, "over the total")
+	r1()
+	r1() // a second release changes nothing
+	_, ok = l.Admit(a)
+	require.True(t, ok, "a released slot is free again")
+	open, refused := l.Stats()
+	require.Equal(t, 3, open)
+	require.Equal(t, uint64(2), refused)
+
+	unbounded := NewConnLimiter(0, -1)
+	for range 100 {
+		_, ok := unbounded.Admit(a)
+		require.True(t, ok)
+	}
+}
