@@ -21,8 +21,10 @@ func TestSubscriptionCap(t *testing.T) {
 			origin := NewOrigin()
 			bc, err := origin.Publish(cam1, nil)
 			require.NoError(t, err)
-			_, err = bc.CreateTrack("video", TrackOptions{})
-			require.NoError(t, err)
+			for _, name := range []string{"video", "audio", "data"} {
+				_, err = bc.CreateTrack(name, TrackOptions{})
+				require.NoError(t, err)
+			}
 			_, addr := testServer(t, origin, SessionConfig{MaxSubscriptions: 2})
 			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
 			isAnswer := func(m wire.Message) bool {
@@ -34,15 +36,62 @@ func TestSubscriptionCap(t *testing.T) {
 			}
 			first := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
 			require.IsType(t, &wire.SubscribeOK{}, p.readUntil(isAnswer))
-			p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
+			p.subscribe(cam1, "audio", wire.Filter{Type: wire.FilterLargestObject})
 			require.IsType(t, &wire.SubscribeOK{}, p.readUntil(isAnswer))
 
-			third := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
+			third := p.subscribe(cam1, "data", wire.Filter{Type: wire.FilterLargestObject})
 			re, ok := p.readUntil(isAnswer).(*wire.RequestError)
 			require.True(t, ok, "third subscription refused")
 			require.Equal(t, third, re.RequestID)
 			require.Contains(t, re.Reason, "more than 2")
 
+			p.send(&wire.Unsubscribe{RequestID: first})
+			p.sync()
+			p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
+			require.IsType(t, &wire.SubscribeOK{}, p.readUntil(isAnswer), "room again after UNSUBSCRIBE")
+		})
+	}
+}
+
+// Draft-16 §5.1: a second subscription to one track in one session is
+// refused with DUPLICATE_SUBSCRIPTION. Draft-14 sets no bound; the gateway
+// allows four, so that one session cannot multiply what it pulls.
+func TestDuplicateSubscriptions(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			origin := NewOrigin()
+			bc, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			_, err = bc.CreateTrack("video", TrackOptions{})
+			require.NoError(t, err)
+			_, addr := testServer(t, origin, SessionConfig{})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
+			isAnswer := func(m wire.Message) bool {
+				switch m.(type) {
+				case *wire.SubscribeOK, *wire.RequestError:
+					return true
+				}
+				return p.notAnnounce(m)
+			}
+			allowed, code := maxSubscriptionsPerTrack14, wire.RequestInternalError
+			if v == wire.Draft16 {
+				allowed, code = 1, wire.RequestDuplicateSubscription
+			}
+			var first uint64
+			for i := range allowed {
+				id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
+				require.IsType(t, &wire.SubscribeOK{}, p.readUntil(isAnswer), "subscription %d", i+1)
+				if i == 0 {
+					first = id
+				}
+			}
+			for range 3 {
+				id := p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})
+				re, ok := p.readUntil(isAnswer).(*wire.RequestError)
+				require.True(t, ok, "one more subscription to the track is refused")
+				require.Equal(t, id, re.RequestID)
+				require.Equal(t, code, re.Code)
+			}
 			p.send(&wire.Unsubscribe{RequestID: first})
 			p.sync()
 			p.subscribe(cam1, "video", wire.Filter{Type: wire.FilterLargestObject})

@@ -48,6 +48,23 @@ func (s *Session) refuse(kind wire.RequestKind, id uint64, code wire.RequestErro
 	return s.refuseAs(s.version, kind, id, code, format, args...)
 }
 
+// maxSubscriptionsPerTrack14 bounds a draft-14 session's subscriptions to
+// one track.
+const maxSubscriptionsPerTrack14 = 4
+
+// subscriptionsTo counts the session's subscriptions to t.
+func (s *Session) subscriptionsTo(t *Track) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, sub := range s.subs {
+		if sub.track == t {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *Session) refuseAs(v wire.Version, kind wire.RequestKind, id uint64, code wire.RequestErrorCode, format string, args ...any) error {
 	return s.writeControlAs(v, &wire.RequestError{Kind: kind, RequestID: id, Code: code, Reason: fmt.Sprintf(format, args...)})
 }
@@ -75,6 +92,17 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		s.log.Debug("subscribe to unknown track", "namespace", Namespace(m.Namespace).String(), "track", m.TrackName)
 		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestDoesNotExist,
 			"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
+	}
+	if n := s.subscriptionsTo(t); n > 0 && (s.version == wire.Draft16 || n >= maxSubscriptionsPerTrack14) {
+		// Draft-16 §5.1: at most one subscription per track and role.
+		// Draft-14 sets no bound; one keeps a session from multiplying
+		// what it pulls by subscribing to one track again and again.
+		code := wire.RequestDuplicateSubscription
+		if s.version != wire.Draft16 {
+			code = wire.RequestInternalError
+		}
+		return s.refuse(wire.KindSubscribe, m.RequestID, code,
+			"%d subscriptions to track %q of %s already", n, m.TrackName, Namespace(m.Namespace))
 	}
 	mode, loc, end, hasEnd := startCurrentGroup, Location{}, uint64(0), false
 	switch m.Filter.Type {
