@@ -191,3 +191,31 @@ func TestDuplicateSubscribeOK(t *testing.T) {
 		})
 	}
 }
+
+// A control message whose length promises more than the peer sends ends
+// the session with CONTROL_MESSAGE_TIMEOUT instead of holding it open.
+func TestPartialControlMessageTimesOut(t *testing.T) {
+	for _, v := range drafts {
+		t.Run(v.String(), func(t *testing.T) {
+			_, addr := testServer(t, NewOrigin(), SessionConfig{ControlMessageTimeout: 200 * time.Millisecond})
+			p, _ := dialRaw(t, addr, v, wire.SetupParams{MaxRequestID: 1000})
+			// SUBSCRIBE, length 65535, then 10 bytes of it.
+			_, err := p.ctrl.Write(append([]byte{0x03, 0xff, 0xff}, make([]byte, 10)...))
+			require.NoError(t, err)
+			code, reason := p.closed()
+			require.Equal(t, wire.SessionControlMessageTimeout, code)
+			require.Contains(t, reason, "not complete")
+		})
+	}
+}
+
+// An idle control stream is no partial message: the session stays.
+func TestIdleControlStreamStays(t *testing.T) {
+	srv, addr := testServer(t, NewOrigin(), SessionConfig{ControlMessageTimeout: 100 * time.Millisecond})
+	p, _ := dialRaw(t, addr, wire.Draft16, wire.SetupParams{MaxRequestID: 1000})
+	time.Sleep(400 * time.Millisecond)
+	require.Len(t, srv.Sessions(), 1)
+	p.send(unknownSubscribe(p.nextID()))
+	_, ok := p.readUntil(func(m wire.Message) bool { _, ok := m.(*wire.RequestError); return ok }).(*wire.RequestError)
+	require.True(t, ok)
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -39,6 +40,10 @@ type SessionConfig struct {
 	AuthorizationToken []byte
 	// Implementation is sent as MOQT_IMPLEMENTATION.
 	Implementation string
+	// ControlMessageTimeout bounds the arrival of a control message once
+	// its first byte came (default 10 s): a peer that announces a long
+	// message and stalls would otherwise hold the session open forever.
+	ControlMessageTimeout time.Duration
 	// StrictLargestObject makes a Largest Object subscription start after
 	// the newest object as draft-14 §9.7 says. By default it starts at the
 	// newest group's first object, as moq-rs relays do, so a subscriber can
@@ -164,6 +169,9 @@ func (st *SessionStats) add(o SessionStats) {
 func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg SessionConfig, log *slog.Logger) *Session {
 	if cfg.RequestWindow == 0 {
 		cfg.RequestWindow = 1000
+	}
+	if cfg.ControlMessageTimeout <= 0 {
+		cfg.ControlMessageTimeout = defaultControlMessageTimeout
 	}
 	if cfg.MaxSubscriptions <= 0 {
 		cfg.MaxSubscriptions = 4096
@@ -534,9 +542,14 @@ func (s *Session) writeControlAs(v wire.Version, m wire.Message) error {
 // readControl reads and dispatches control messages until the session ends.
 func (s *Session) readControl() {
 	for {
-		m, err := wire.ReadControl(s.ctrlR, s.version)
+		m, err := s.readControlMessage()
 		if err != nil {
 			if s.ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, errPartialControl) {
+				s.fail(sessionErrorf(wire.SessionControlMessageTimeout,
+					"a control message was not complete within %v", s.cfg.ControlMessageTimeout))
 				return
 			}
 			if errors.Is(err, io.EOF) {
@@ -556,6 +569,27 @@ func (s *Session) readControl() {
 		}
 	}
 }
+
+// defaultControlMessageTimeout is SessionConfig.ControlMessageTimeout's
+// default.
+const defaultControlMessageTimeout = 10 * time.Second
+
+// readControlMessage waits without a bound for the next control message to
+// begin and reads the rest of it within controlMessageTimeout.
+func (s *Session) readControlMessage() (wire.Message, error) {
+	if _, err := s.ctrlR.Peek(1); err != nil {
+		return nil, err
+	}
+	_ = s.ctrl.SetReadDeadline(time.Now().Add(s.cfg.ControlMessageTimeout))
+	defer func() { _ = s.ctrl.SetReadDeadline(time.Time{}) }()
+	m, err := wire.ReadControl(s.ctrlR, s.version)
+	if errors.Is(err, os.ErrDeadlineExceeded) { // the stream's deadline, not the connection's idle timeout
+		return nil, errPartialControl
+	}
+	return m, err
+}
+
+var errPartialControl = errors.New("partial control message")
 
 // handle dispatches one control message. An error ends the session.
 func (s *Session) handle(m wire.Message) error {
