@@ -254,7 +254,7 @@ type nsPrefix struct {
 // carries NAMESPACE and NAMESPACE_DONE. A prefix that overlaps one the
 // peer already subscribed to is refused with PREFIX_OVERLAP.
 func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) error {
-	if m.EmptyPrefix14 && !isMoqLite(s.PeerImplementation()) {
+	if m.EmptyPrefix14 && !isMoqLite(s.peerImpl) {
 		return sessionErrorf(wire.SessionProtocolViolation, "SUBSCRIBE_NAMESPACE prefix has 0 fields, want 1..32 (draft-14 §9.28)")
 	}
 	if err := s.acceptRequest(m.RequestID); err != nil {

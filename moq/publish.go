@@ -109,7 +109,7 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 	case wire.FilterNextGroupStart:
 		mode = startNextGroup
 	case wire.FilterLargestObject, wire.FilterNone:
-		if s.cfg.StrictLargestObject || isMoqLite(s.PeerImplementation()) {
+		if s.cfg.StrictLargestObject || isMoqLite(s.peerImpl) {
 			mode = startAfterLargest
 		}
 	case wire.FilterAbsoluteStart:
