@@ -268,28 +268,31 @@ type FetchResult struct {
 // Fetch sends FETCH and waits for FETCH_OK; the objects then arrive through
 // ReadObject.
 func (s *Session) Fetch(ctx context.Context, req FetchRequest) (*FetchResult, error) {
-	id, p, err := s.newRequest(wire.KindFetch)
-	if err != nil {
-		return nil, err
-	}
-	f := &FetchResult{s: s, id: id, objects: make(chan Object, 256), end: make(chan struct{}), stop: make(chan struct{})}
-	s.mu.Lock()
-	s.fetchesOut[id] = f
-	s.registeredLocked()
-	s.mu.Unlock()
-	m := &wire.Fetch{RequestID: id, SubscriberPriority: 128, GroupOrder: wire.GroupOrderAscending}
-	if req.Joining != nil {
-		m.Type = wire.FetchRelativeJoining
-		if req.JoiningAbsolute {
-			m.Type = wire.FetchAbsoluteJoining
+	f := &FetchResult{s: s, objects: make(chan Object, 256), end: make(chan struct{}), stop: make(chan struct{})}
+	id, p, err := s.sendRequest(wire.KindFetch, func(id uint64) wire.Message {
+		f.id = id
+		s.mu.Lock()
+		s.fetchesOut[id] = f
+		s.registeredLocked()
+		s.mu.Unlock()
+		m := &wire.Fetch{RequestID: id, SubscriberPriority: 128, GroupOrder: wire.GroupOrderAscending}
+		if req.Joining != nil {
+			m.Type = wire.FetchRelativeJoining
+			if req.JoiningAbsolute {
+				m.Type = wire.FetchAbsoluteJoining
+			}
+			m.JoiningRequestID, m.JoiningStart = req.Joining.id, req.JoiningStart
+		} else {
+			m.Type = wire.FetchStandalone
+			m.Namespace, m.TrackName = wire.Namespace(req.Namespace), req.Name
+			m.Start, m.End = wire.Location(req.Start), wire.Location(req.End)
 		}
-		m.JoiningRequestID, m.JoiningStart = req.Joining.id, req.JoiningStart
-	} else {
-		m.Type = wire.FetchStandalone
-		m.Namespace, m.TrackName = wire.Namespace(req.Namespace), req.Name
-		m.Start, m.End = wire.Location(req.Start), wire.Location(req.End)
-	}
-	if err := s.writeControl(m); err != nil {
+		return m
+	})
+	if err != nil {
+		s.mu.Lock()
+		delete(s.fetchesOut, f.id)
+		s.mu.Unlock()
 		return nil, err
 	}
 	resp, err := s.await(ctx, id, p)

@@ -62,22 +62,21 @@ func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*Na
 		}
 		return n, nil
 	}
-	id, p, err := s.newRequest(wire.KindSubscribeNamespace)
-	if err != nil {
-		return nil, err
-	}
-	n.id = id
-	// Register and replay under one lock, so an announcement arriving
-	// meanwhile is neither lost nor seen twice.
-	s.mu.Lock()
-	for _, a := range s.peerAnn {
-		if a.HasPrefix(prefix) {
-			n.events = append(n.events, NamespaceEvent{Namespace: a, Active: true})
+	id, p, err := s.sendRequest(wire.KindSubscribeNamespace, func(id uint64) wire.Message {
+		n.id = id
+		// Register and replay under one lock, so an announcement arriving
+		// meanwhile is neither lost nor seen twice.
+		s.mu.Lock()
+		for _, a := range s.peerAnn {
+			if a.HasPrefix(prefix) {
+				n.events = append(n.events, NamespaceEvent{Namespace: a, Active: true})
+			}
 		}
-	}
-	s.nsSubs[n] = struct{}{}
-	s.mu.Unlock()
-	if err := s.writeControl(&wire.SubscribeNamespace{RequestID: id, Prefix: wire.Namespace(prefix), Forward: true}); err != nil {
+		s.nsSubs[n] = struct{}{}
+		s.mu.Unlock()
+		return &wire.SubscribeNamespace{RequestID: id, Prefix: wire.Namespace(prefix), Forward: true}
+	})
+	if err != nil {
 		n.end(err)
 		return nil, err
 	}

@@ -86,6 +86,7 @@ type Session struct {
 	log      *slog.Logger
 
 	ctrl  stream
+	reqMu sync.Mutex // a request's ID allocation and its write, in order
 	ctrlR *bufio.Reader
 	wmu   sync.Mutex
 	wbuf  []byte

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"sync"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -223,5 +225,37 @@ func TestServerTotalsOutliveSessions(t *testing.T) {
 		require.Equal(t, last+1, tot.ObjectsSent, "the ended session's objects still count")
 		require.Positive(t, tot.BytesSent)
 		last = tot.ObjectsSent
+	}
+}
+
+// Requests made at once from many goroutines reach the peer in request ID
+// order, which it enforces (draft-14 §9.1): none closes the session.
+func TestConcurrentRequestsKeepIDOrder(t *testing.T) {
+	for _, tc := range transports[:2] {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := NewOrigin()
+			bc, err := origin.Publish(cam1, nil)
+			require.NoError(t, err)
+			for i := range 20 {
+				_, err := bc.CreateTrack(fmt.Sprintf("t%d", i), TrackOptions{})
+				require.NoError(t, err)
+			}
+			_, addr := testServer(t, origin, SessionConfig{})
+			s := dialTest(t, tc.url(addr), tc.version)
+			ctx := testCtx(t)
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Go(func() {
+					if i%2 == 0 {
+						_, _ = s.TrackStatus(ctx, cam1, fmt.Sprintf("t%d", i))
+						return
+					}
+					_, err := s.Subscribe(ctx, cam1, fmt.Sprintf("t%d", i), SubscribeOptions{})
+					assert.NoError(t, err)
+				})
+			}
+			wg.Wait()
+			require.NoError(t, s.Err())
+		})
 	}
 }

@@ -93,6 +93,25 @@ func (s *Session) newRequest(kind wire.RequestKind) (uint64, *pendingRequest, er
 	return id, p, nil
 }
 
+// sendRequest allocates a request ID and writes the control message build
+// makes for it, under one lock: a peer takes request IDs that arrive out of
+// order for a protocol violation (draft-14 §9.1), so concurrent callers
+// must not interleave allocation and writing. On a write error the request
+// is forgotten.
+func (s *Session) sendRequest(kind wire.RequestKind, build func(id uint64) wire.Message) (uint64, *pendingRequest, error) {
+	s.reqMu.Lock()
+	defer s.reqMu.Unlock()
+	id, p, err := s.newRequest(kind)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := s.writeControl(build(id)); err != nil {
+		s.dropRequest(id)
+		return 0, nil, err
+	}
+	return id, p, nil
+}
+
 // dropRequest forgets a request whose caller gave up; a late answer to it
 // is then cleaned up (UNSUBSCRIBE, FETCH_CANCEL) instead of being taken for
 // a protocol violation.
@@ -238,23 +257,25 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	if opts.Buffer <= 0 {
 		opts.Buffer = 1024
 	}
-	id, p, err := s.newRequest(wire.KindSubscribe)
-	if err != nil {
-		return nil, err
-	}
 	t := &RemoteTrack{
-		s: s, id: id, Namespace: ns, Name: name,
+		s: s, Namespace: ns, Name: name,
 		objects: make(chan Object, opts.Buffer), end: make(chan struct{}),
 	}
-	s.mu.Lock()
-	s.remote[id] = t
-	s.mu.Unlock()
-	m := &wire.Subscribe{
-		RequestID: id, Namespace: wire.Namespace(ns), TrackName: name,
-		SubscriberPriority: opts.Priority, GroupOrder: wire.GroupOrderAscending, Forward: true,
-		Filter: wire.Filter{Type: opts.Filter, Start: wire.Location(opts.Start), EndGroup: opts.EndGroup},
-	}
-	if err := s.writeControl(m); err != nil {
+	id, p, err := s.sendRequest(wire.KindSubscribe, func(id uint64) wire.Message {
+		t.id = id
+		s.mu.Lock()
+		s.remote[id] = t
+		s.mu.Unlock()
+		return &wire.Subscribe{
+			RequestID: id, Namespace: wire.Namespace(ns), TrackName: name,
+			SubscriberPriority: opts.Priority, GroupOrder: wire.GroupOrderAscending, Forward: true,
+			Filter: wire.Filter{Type: opts.Filter, Start: wire.Location(opts.Start), EndGroup: opts.EndGroup},
+		}
+	})
+	if err != nil {
+		s.mu.Lock()
+		delete(s.remote, t.id)
+		s.mu.Unlock()
 		return nil, err
 	}
 	resp, err := s.await(ctx, id, p)
@@ -518,14 +539,13 @@ func (t *RemoteTrack) push(o Object) {
 // TrackStatus asks the peer for a track's status and returns its largest
 // location (nil when it has no content yet).
 func (s *Session) TrackStatus(ctx context.Context, ns Namespace, name string) (*Location, error) {
-	id, p, err := s.newRequest(wire.KindTrackStatus)
+	id, p, err := s.sendRequest(wire.KindTrackStatus, func(id uint64) wire.Message {
+		return &wire.TrackStatus{
+			RequestID: id, Namespace: wire.Namespace(ns), TrackName: name,
+			SubscriberPriority: 128, Forward: true, Filter: wire.Filter{Type: wire.FilterLargestObject},
+		}
+	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.writeControl(&wire.TrackStatus{
-		RequestID: id, Namespace: wire.Namespace(ns), TrackName: name,
-		SubscriberPriority: 128, Forward: true, Filter: wire.Filter{Type: wire.FilterLargestObject},
-	}); err != nil {
 		return nil, err
 	}
 	resp, err := s.await(ctx, id, p)
