@@ -291,7 +291,9 @@ func (s *Session) Fetch(ctx context.Context, req FetchRequest) (*FetchResult, er
 	})
 	if err != nil {
 		s.mu.Lock()
-		delete(s.fetchesOut, f.id)
+		if s.fetchesOut[f.id] == f { // registered, then the write failed
+			delete(s.fetchesOut, f.id)
+		}
 		s.mu.Unlock()
 		return nil, err
 	}

@@ -274,7 +274,9 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	})
 	if err != nil {
 		s.mu.Lock()
-		delete(s.remote, t.id)
+		if s.remote[t.id] == t { // registered, then the write failed
+			delete(s.remote, t.id)
+		}
 		s.mu.Unlock()
 		return nil, err
 	}
