@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/moqgw/moq-gateway/moq"
 	"github.com/moqgw/moq-gateway/moq/wire"
+	"github.com/moqgw/moq-gateway/packager"
 )
 
 // moqDevRelay is a running moq-dev moq-relay.
@@ -122,4 +125,45 @@ func TestMoqDevRelayCluster(t *testing.T) {
 		requirePlayable(t, dir, 2*clipGOP)
 	}
 	require.NoError(t, push.wait(t, 30*time.Second), "ffmpeg")
+}
+
+// TestMoqDevCLIPublisherThroughRelay: moq-dev's CLI publishes ffmpeg's
+// CMAF (`moq import fmp4`) into moq-dev's relay, and `moq-gateway sub`
+// reads it back through the relay on drafts 14 and 16 by its MSF catalog:
+// playable files. (The CLI as a subscriber cannot read MSF CMAF tracks,
+// its own included: moq-mux 0.10.19 takes their samples for Annex B.)
+func TestMoqDevCLIPublisherThroughRelay(t *testing.T) {
+	relay := startMoqDevRelay(t, freeUDP(t))
+	pub := startProcess(t, "bash", "-c", fmt.Sprintf(
+		"set -o pipefail; ffmpeg -hide_banner -loglevel error -re -i %q -c copy -f mp4 "+
+			"-movflags cmaf+frag_keyframe+empty_moov+default_base_moof - | %q --log-level warn --connect moqt://%s --connect-tls-insecure import --broadcast live/cli fmp4",
+		clip, peerBin(t, "moq-dev", "moq"), relay.addr))
+	defer pub.kill()
+	for _, draft := range []string{"14", "16"} {
+		s, dir := sub(t, "-url", "moqt://"+relay.addr, "-namespace", "live/cli", "-draft", draft, "-wait", "15s", "-duration", "3s")
+		require.NoError(t, s.wait(t, 40*time.Second), "sub on draft-%s", draft)
+		var video, audio string
+		b, err := os.ReadFile(filepath.Join(dir, "catalog.json"))
+		require.NoError(t, err)
+		c, err := packager.ParseCatalog(b)
+		require.NoError(t, err, "the CLI's MSF catalog")
+		for _, tr := range c.Tracks {
+			switch tr.Role {
+			case "video":
+				video = filepath.Join(dir, tr.Name+".mp4")
+			case "audio":
+				audio = filepath.Join(dir, tr.Name+".mp4")
+			}
+		}
+		require.NotEmpty(t, video, "a video track in the CLI's catalog")
+		v := probe(t, video)
+		require.Equal(t, "h264", v.Codec)
+		require.Equal(t, 1280, v.Width)
+		require.True(t, v.FirstKey)
+		require.GreaterOrEqual(t, v.Packets, clipGOP)
+		requireDecodes(t, video)
+		require.NotEmpty(t, audio, "an audio track in the CLI's catalog")
+		require.Equal(t, "aac", probe(t, audio).Codec)
+		requireDecodes(t, audio)
+	}
 }

@@ -167,7 +167,9 @@ func TestMoqRSRelayRequestBudget(t *testing.T) {
 	const n = 55
 	relay := startMoqRSRelay(t, "moq-rs-d14", wire.Draft14, freeUDP(t))
 	url := "moqt://" + relay.addr
-	g := startGateway(t, map[string]string{"MOQGW_LOG_LEVEL": "info"}, relayConfig(t, url, "14", relay.certFile)...)
+	// One ffmpeg pushes every stream from one address: above the default
+	// 32 connections per address.
+	g := startGateway(t, map[string]string{"MOQGW_LOG_LEVEL": "info", "MOQGW_RTMP_MAX_CONNS_PER_IP": "-1"}, relayConfig(t, url, "14", relay.certFile)...)
 	// One ffmpeg, n RTMP outputs.
 	args := []string{"-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "2", "-i", tinyClip(t, 6)}
 	for i := range n {
