@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"context"
-	"crypto/tls"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/moqgw/moq-gateway/moq"
 	"github.com/moqgw/moq-gateway/moq/wire"
 	"github.com/moqgw/moq-gateway/packager"
 )
@@ -37,20 +34,8 @@ func startMoqDevRelay(t *testing.T, addr string, extra ...string) *moqDevRelay {
 		"--auth-public", "**", "--log-level", "info",
 	}, extra...)
 	r.proc = startProcess(t, peerBin(t, "moq-dev", "moq-relay"), args...)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		s, err := moq.Dial(ctx, "moqt://"+addr, moq.DialOptions{
-			Versions: []wire.Version{wire.Draft14}, TLSConfig: &tls.Config{InsecureSkipVerify: true},
-		})
-		cancel()
-		if err == nil {
-			s.Close()
-			return r
-		}
-		require.True(t, time.Now().Before(deadline), "moq-relay not answering on %s: %v\n%s", addr, err, r.proc.out.String())
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitSetup(t, r.proc, addr, wire.Draft14)
+	return r
 }
 
 // requirePlayable requires sub's recording in dir to hold decodable video

@@ -85,18 +85,25 @@ func startMoqRSRelay(t *testing.T, set string, v wire.Version, addr string) *moq
 func (r *moqRSRelay) start(t *testing.T) {
 	t.Helper()
 	r.proc = startProcess(t, peerBin(t, r.set, "moq-relay-ietf"), r.args...)
+	waitSetup(t, r.proc, r.addr, r.version)
+}
+
+// waitSetup waits up to 20 s until the peer proc runs on addr completes a
+// SETUP on draft v over raw QUIC.
+func waitSetup(t *testing.T, proc *process, addr string, v wire.Version) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		s, err := moq.Dial(ctx, "moqt://"+r.addr, moq.DialOptions{
-			Versions: []wire.Version{r.version}, TLSConfig: &tls.Config{InsecureSkipVerify: true},
+		s, err := moq.Dial(ctx, "moqt://"+addr, moq.DialOptions{
+			Versions: []wire.Version{v}, TLSConfig: &tls.Config{InsecureSkipVerify: true},
 		})
 		cancel()
 		if err == nil {
 			s.Close()
 			return
 		}
-		require.True(t, time.Now().Before(deadline), "moq-relay-ietf (%s) not answering on %s: %v\n%s", r.set, r.addr, err, r.proc.out.String())
+		require.True(t, time.Now().Before(deadline), "%s not answering on %s: %v\n%s", proc.cmd.Path, addr, err, proc.out.String())
 		time.Sleep(100 * time.Millisecond)
 	}
 }
