@@ -367,7 +367,10 @@ func TestSRTRejected(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			require.Error(t, pushes[i].wait(t, 30*time.Second), "ffmpeg was not refused:\n%s", pushes[i].out.String())
-			require.NotEmpty(t, g.logLines(c.log...), "no log line with %q:\n%s", c.log, g.logs.String())
+			// ffmpeg may exit before the gateway's log line has come
+			// through its pipe.
+			require.Eventually(t, func() bool { return len(g.logLines(c.log...)) > 0 }, 10*time.Second, 20*time.Millisecond,
+				"no log line with %q:\n%s", c.log, g.logs.String())
 		})
 	}
 	requireNoStreams(t, g)
