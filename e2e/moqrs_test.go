@@ -244,7 +244,7 @@ func TestMoqPubThroughMoqRSRelayToSub(t *testing.T) {
 					"-movflags empty_moov+frag_every_frame+separate_moof+omit_tfhd_offset - | RUST_LOG=off %q --name live/pub --tls-disable-verify %s",
 				clip, peerBin(t, rs.set, "moq-pub"), url))
 			defer pub.kill()
-			s, dir := sub(t, "-url", "moqt://"+relay.addr, "-namespace", "live/pub", "-draft", rs.draft, "-wait", "20s", "-duration", "6s")
+			s, dir := sub(t, "-url", "moqt://"+relay.addr, "-namespace", "live/pub", "-draft", rs.draft, "-wait", "20s", "-duration", "12s")
 			require.NoError(t, s.wait(t, 40*time.Second), "sub")
 			require.Contains(t, s.out.String(), "moq-rs layout")
 			v := probe(t, filepath.Join(dir, "video.mp4"))
