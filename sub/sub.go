@@ -368,7 +368,7 @@ func subscribeEither(ctx context.Context, sess *moq.Session, ns moq.Namespace, l
 	results := make(chan result, len(layouts))
 	for _, l := range layouts {
 		go func() {
-			rt, first, err := subscribeFirst(actx, sess, ns, l.catalogTrack())
+			rt, first, err := subscribeFirst(actx, sess, ns, l.catalogTrack(), l.catalogOptions())
 			results <- result{rt, first, l, err}
 		}()
 	}
@@ -418,9 +418,21 @@ func (l layout) catalogTrack() string {
 	return packager.CatalogTrackName
 }
 
+// catalogOptions is how the catalog track of layout l is subscribed to.
+// moq-pub writes its init track's one object once, at start: a Largest
+// Object subscription made later starts after it (draft-14 §5.1.2, which
+// moq-rs follows) and moq-pub keeps no init for FETCH, so — as moq-sub
+// does — that track is read from its start.
+func (l layout) catalogOptions() moq.SubscribeOptions {
+	if l == layoutMoqRS {
+		return moq.SubscribeOptions{Filter: wire.FilterAbsoluteStart}
+	}
+	return moq.SubscribeOptions{Join: true}
+}
+
 // subscribeFirst subscribes to name and waits for its first object.
-func subscribeFirst(ctx context.Context, sess *moq.Session, ns moq.Namespace, name string) (*moq.RemoteTrack, moq.Object, error) {
-	rt, err := sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{Join: true})
+func subscribeFirst(ctx context.Context, sess *moq.Session, ns moq.Namespace, name string, opts moq.SubscribeOptions) (*moq.RemoteTrack, moq.Object, error) {
+	rt, err := sess.Subscribe(ctx, ns, name, opts)
 	if errors.Is(err, moq.ErrTrackDoesNotExist) {
 		return nil, moq.Object{}, fmt.Errorf("%s: %w: %w", name, errNoSuchTrack, err)
 	}
