@@ -11,8 +11,8 @@ PKGS     := ./...
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## build bin/moq-gateway
-	$(GO) build -o bin/moq-gateway ./cmd/moq-gateway
+build: ## build bin/moq-gateway and bin/moq-bench
+	$(GO) build -o bin/ ./cmd/moq-gateway ./cmd/moq-bench
 
 test: ## unit tests with the race detector
 	$(GO) test -race -shuffle on -timeout 15m $(PKGS)

@@ -7,7 +7,6 @@
 //	moq-gateway [-config FILE] [flags]       run the gateway
 //	moq-gateway sub -url URL -namespace PATH -out DIR [...]
 //	                                          subscribe and write MP4 files
-//	moq-gateway bench [...]                   load test (see -h)
 //	moq-gateway version                       print the version
 package main
 
@@ -44,8 +43,6 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(args) > 0 && args[0] == "sub":
 		err = sub.Run(ctx, args[1:], stderr)
-	case len(args) > 0 && args[0] == "bench":
-		err = runBench(ctx, args[1:], stderr)
 	case len(args) > 0 && (args[0] == "version" || args[0] == "-version" || args[0] == "--version"):
 		fmt.Fprintln(stdout, "moq-gateway", buildinfo.Version())
 	default:

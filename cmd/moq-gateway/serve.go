@@ -45,7 +45,7 @@ func runServe(ctx context.Context, args, environ []string, stderr io.Writer) err
 	moqAddr := fs.String("moq", "", "MoQ UDP listen address, raw QUIC and WebTransport (\"off\" disables)")
 	httpAddr := fs.String("http", "", "status, metrics and health listen address (\"off\" disables)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: moq-gateway [flags]\n       moq-gateway sub -h\n       moq-gateway bench -h\n\nflags:")
+		fmt.Fprintln(stderr, "usage: moq-gateway [flags]\n       moq-gateway sub -h\n       moq-gateway version\n\nflags:")
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, "\nEvery configuration key can also be set with %s<KEY_PATH> environment variables, e.g. MOQGW_RTMP_LISTEN.\n", config.EnvPrefix)
 	}

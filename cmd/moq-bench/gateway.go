@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime/pprof"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,33 +50,31 @@ type gatewayProc struct {
 	err    error // the exit status, once exited is closed
 }
 
-// gatewayProfiles are the profiles the gateway child writes.
+// gatewayProfiles are the profiles bench takes from the gateway's
+// /debug/pprof over the window.
 type gatewayProfiles struct {
 	cpu, mem string
 }
 
-// gatewayCommand builds the child's command line. The default runs this
-// executable in serve mode; with profiles it runs bench's hidden gateway
-// mode, which is serve wrapped in pprof (the gateway itself serves no
-// pprof).
-type gatewayCommand func(gatewayProfiles) (*exec.Cmd, error)
+func (p gatewayProfiles) any() bool { return p != gatewayProfiles{} }
 
-func selfGatewayCommand(p gatewayProfiles) (*exec.Cmd, error) {
-	exe, err := os.Executable()
+// gatewayBinary is the moq-gateway binary to run: path, or moq-gateway
+// beside this executable, or on PATH.
+func gatewayBinary(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		beside := filepath.Join(filepath.Dir(exe), "moq-gateway")
+		if _, err := os.Stat(beside); err == nil {
+			return beside, nil
+		}
+	}
+	p, err := exec.LookPath("moq-gateway")
 	if err != nil {
-		return nil, err
+		return "", errors.New("no moq-gateway binary beside moq-bench or on PATH: build it (go build ./cmd/moq-gateway) or pass -gateway PATH")
 	}
-	if p == (gatewayProfiles{}) {
-		return exec.Command(exe), nil
-	}
-	args := []string{"bench"}
-	if p.cpu != "" {
-		args = append(args, "-gateway-cpuprofile", p.cpu)
-	}
-	if p.mem != "" {
-		args = append(args, "-gateway-memprofile", p.mem)
-	}
-	return exec.Command(exe, args...), nil
+	return p, nil
 }
 
 // startGateway starts the child with loopback listeners on free ports (only
@@ -98,14 +96,11 @@ func startGateway(ctx context.Context, o *benchOptions, stderr io.Writer) (*gate
 	if err != nil {
 		return nil, err
 	}
-	build := o.gateway
-	if build == nil {
-		build = selfGatewayCommand
-	}
-	cmd, err := build(o.profiles)
+	bin, err := gatewayBinary(o.gateway)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+		return nil, err
 	}
+	cmd := exec.Command(bin)
 	env := map[string]string{
 		"RTMP_LISTEN": addrs.rtmp, "RTMP_RTMPS_LISTEN": "",
 		"SRT_LISTEN":  addrs.srt,
@@ -114,6 +109,9 @@ func startGateway(ctx context.Context, o *benchOptions, stderr io.Writer) (*gate
 		"HTTP_LISTEN": addrs.http,
 		"TLS_HOSTS":   "127.0.0.1",
 		"LOG_LEVEL":   "warn",
+	}
+	if o.profiles.any() {
+		env["HTTP_PPROF"] = "true"
 	}
 	cmd.Env = gatewayEnv(cmd.Env, env)
 	g := &gatewayProc{addrs: addrs, cmd: cmd, logs: &logTail{w: stderr}, exited: make(chan struct{})}
@@ -344,45 +342,38 @@ func (l *logTail) tail() string {
 	return string(l.buf)
 }
 
-// runProfiledGateway is bench's hidden gateway mode: serve, configured from
-// the MOQGW_* environment like the default child, under a CPU profile
-// written when the gateway stops, and with a heap profile written when
-// SIGTERM arrives, which bench sends right after the window (so the heap
-// is the steady state's, not the shutdown's).
-func runProfiledGateway(ctx context.Context, p gatewayProfiles, stderr io.Writer) error {
-	if p.mem != "" {
-		heapErr := make(chan error, 1)
-		stop := context.AfterFunc(ctx, func() { heapErr <- writeHeapProfile(p.mem) })
-		defer func() {
-			if stop() {
-				return // the gateway ended by itself: no SIGTERM, no profile
-			}
-			if err := <-heapErr; err != nil {
-				fmt.Fprintln(stderr, "moq-gateway: heap profile:", err)
-			}
-		}()
-	}
-	if p.cpu == "" {
-		return runServe(ctx, nil, os.Environ(), stderr)
-	}
-	f, err := os.Create(p.cpu)
+// cpuProfile fetches a CPU profile of d (whole seconds, at least one) from
+// the gateway's /debug/pprof into path.
+func (g *gatewayProc) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	return g.fetchProfile(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), path)
+}
+
+// heapProfile fetches the gateway's heap profile into path.
+func (g *gatewayProc) heapProfile(ctx context.Context, path string) error {
+	return g.fetchProfile(ctx, "/debug/pprof/heap", path)
+}
+
+func (g *gatewayProc) fetchProfile(ctx context.Context, query, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+g.addrs.http+query, http.NoBody)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := pprof.StartCPUProfile(f); err != nil {
-		return err
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("gateway profile: %w", err)
 	}
-	err = runServe(ctx, nil, os.Environ(), stderr)
-	pprof.StopCPUProfile()
-	return err
-}
-
-func writeHeapProfile(path string) error {
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("gateway profile %s: %s", query, resp.Status)
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	return pprof.Lookup("heap").WriteTo(f, 0)
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("gateway profile %s: %w", query, err)
+	}
+	return f.Close()
 }

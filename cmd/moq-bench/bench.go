@@ -1,3 +1,12 @@
+// Command moq-bench is the load tool: it starts the moq-gateway binary on
+// loopback, pushes streams into it over RTMP or SRT, subscribes to them
+// over MoQ and reports the gateway's CPU, memory, frames lost and
+// ingest-to-subscriber latency. Profiles come from the gateway's own
+// /debug/pprof.
+//
+// Usage:
+//
+//	moq-bench [-gateway PATH] [-n N] [-m M] [-proto rtmp|srt] [...]
 package main
 
 import (
@@ -24,7 +33,7 @@ import (
 // connectTimeout bounds each pusher's and subscriber's connection set-up.
 const connectTimeout = 10 * time.Second
 
-// benchOptions are the flags of `moq-gateway bench`.
+// benchOptions are the flags of moq-bench.
 type benchOptions struct {
 	n, m             int
 	duration, warmup time.Duration
@@ -37,18 +46,14 @@ type benchOptions struct {
 	versions         []wire.Version
 	json             bool
 	profiles         gatewayProfiles
-	// child is set in bench's hidden gateway mode (see runProfiledGateway).
-	child     *gatewayProfiles
-	logFormat string
-
-	// gateway builds the gateway's command; nil runs this executable.
-	// Tests, whose executable is the test binary, replace it.
-	gateway gatewayCommand
+	logFormat        string
+	// gateway is the moq-gateway binary under test.
+	gateway string
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	o := &benchOptions{}
-	fs := flag.NewFlagSet("moq-gateway bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("moq-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.n, "n", 1, "streams pushed")
 	fs.IntVar(&o.m, "m", 1, "subscriber sessions per stream")
@@ -63,12 +68,10 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.StringVar(&o.profiles.cpu, "cpuprofile", "", "write the gateway's CPU profile to this file (go tool pprof)")
 	fs.StringVar(&o.profiles.mem, "memprofile", "", "write the gateway's heap profile to this file when the window ends")
 	fs.StringVar(&o.logFormat, "log-format", "text", "bench's log format: text or json")
-	var child gatewayProfiles
-	fs.StringVar(&child.cpu, "gateway-cpuprofile", "", "internal: run the gateway under a CPU profile (used by -cpuprofile)")
-	fs.StringVar(&child.mem, "gateway-memprofile", "", "internal: run the gateway and write a heap profile at SIGTERM (used by -memprofile)")
+	fs.StringVar(&o.gateway, "gateway", "", "the moq-gateway binary to run (default: moq-gateway beside moq-bench, else on PATH)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: moq-gateway bench [flags]\n\n"+
-			"Starts the gateway as a child process on loopback, pushes -n streams of a looped clip in real\n"+
+		fmt.Fprintln(stderr, "usage: moq-bench [flags]\n\n"+
+			"Starts the moq-gateway binary as a child process on loopback, pushes -n streams of a looped clip in real\n"+
 			"time, subscribes -m times to each over MoQ, and reports the gateway's CPU and memory, frames\n"+
 			"lost and ingest-to-subscriber latency over the -duration window.\n\nflags:")
 		fs.PrintDefaults()
@@ -78,10 +81,6 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	if child != (gatewayProfiles{}) {
-		o.child = &child
-		return o, nil
 	}
 	var errs []error
 	if o.n < 1 || o.n > 1000 {
@@ -99,9 +98,12 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	if o.transport != "quic" && o.transport != "webtransport" {
 		errs = append(errs, fmt.Errorf("-transport %q is not quic or webtransport", o.transport))
 	}
-	o.versions = relayVersions(o.draft)
-	if o.draft != "auto" && o.versions == nil {
-		errs = append(errs, fmt.Errorf("-draft %q is not auto, 14 or 16", o.draft))
+	if o.draft != "auto" {
+		v, err := wire.ParseDraft(o.draft)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-draft: %w", err))
+		}
+		o.versions = []wire.Version{v}
 	}
 	var err error
 	if o.bitrate, err = parseBitrate(o.bitrateText); err != nil {
@@ -133,9 +135,6 @@ func runBench(ctx context.Context, args []string, stderr io.Writer) error {
 	o, err := parseBenchFlags(args, stderr)
 	if err != nil {
 		return err
-	}
-	if o.child != nil {
-		return runProfiledGateway(ctx, *o.child, stderr)
 	}
 	log := config.Log{Format: o.logFormat, Level: "info"}.NewLogger(stderr)
 	res, err := runBenchmark(ctx, o, log, stderr)
@@ -297,6 +296,12 @@ func measure(ctx context.Context, o *benchOptions, c *clip, gw *gatewayProc, log
 		return fail(err)
 	}
 	w.self0 = selfCPUTime()
+	cpuProf := make(chan error, 1)
+	if o.profiles.cpu != "" {
+		go func() { cpuProf <- gw.cpuProfile(ctx, o.duration, o.profiles.cpu) }()
+	} else {
+		cpuProf <- nil
+	}
 	end := time.NewTimer(o.duration)
 	defer end.Stop()
 	tick := time.NewTicker(time.Second)
@@ -322,6 +327,14 @@ func measure(ctx context.Context, o *benchOptions, c *clip, gw *gatewayProc, log
 	}
 	w.self1 = selfCPUTime()
 	if _, w.peak, err = gw.memory(); err != nil {
+		return fail(err)
+	}
+	if o.profiles.mem != "" {
+		if err := gw.heapProfile(ctx, o.profiles.mem); err != nil {
+			return fail(err)
+		}
+	}
+	if err := <-cpuProf; err != nil {
 		return fail(err)
 	}
 	st, err := gw.status(ctx)

@@ -15,20 +15,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// benchChildEnv makes the test binary the gateway child of TestBench; it
-// has no MOQGW_ prefix, since the gateway rejects unknown MOQGW_ settings.
-const benchChildEnv = "BENCH_GATEWAY_CHILD"
-
-// TestBenchGatewayChild is the gateway process of TestBench, not a test: a
-// test binary is no moq-gateway binary, so bench starts this binary again
-// with only this function selected, and it serves like `moq-gateway` does.
-func TestBenchGatewayChild(t *testing.T) {
-	if os.Getenv(benchChildEnv) != "1" {
-		return
-	}
-	os.Exit(run(nil, os.Environ(), os.Stdout, os.Stderr))
-}
-
 // TestBench runs the whole tool at N=1 M=1 for a few seconds on a tiny
 // clip. Timing figures depend on the machine, so it checks counts and
 // structure only.
@@ -36,27 +22,36 @@ func TestBench(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("install ffmpeg: apt-get install -y ffmpeg")
 	}
+	gateway := filepath.Join(t.TempDir(), "moq-gateway")
+	build := exec.Command("go", "build", "-o", gateway, "../moq-gateway")
+	build.Stderr = testLogWriter{t}
+	require.NoError(t, build.Run(), "go build ./cmd/moq-gateway")
 	clipPath := filepath.Join(t.TempDir(), "clip.mp4")
 	require.NoError(t, encodeClip(t.Context(), clipSpec{width: 320, height: 180, fps: 30, gop: 30, seconds: 2, bitrate: 200_000}, clipPath))
 	for _, proto := range []string{"rtmp", "srt"} {
-		t.Run(proto, func(t *testing.T) { testBench(t, proto, clipPath) })
+		t.Run(proto, func(t *testing.T) { testBench(t, proto, gateway, clipPath) })
 	}
 }
 
-func testBench(t *testing.T, proto, clipPath string) {
+func testBench(t *testing.T, proto, gateway, clipPath string) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out := testLogWriter{t}
 	// The warm-up covers gortmplib's 2 s track probe in the gateway, with
 	// room for a CI machine busy with other packages' tests.
-	o, err := parseBenchFlags([]string{"-proto", proto, "-n", "1", "-m", "1", "-warmup", "6s", "-duration", "2s", "-file", clipPath}, out)
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "heap.pprof")
+	o, err := parseBenchFlags([]string{
+		"-gateway", gateway, "-proto", proto, "-n", "1", "-m", "1", "-warmup", "6s", "-duration", "2s",
+		"-file", clipPath, "-cpuprofile", cpu, "-memprofile", mem,
+	}, out)
 	require.NoError(t, err)
-	o.gateway = func(gatewayProfiles) (*exec.Cmd, error) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestBenchGatewayChild$")
-		cmd.Env = append(os.Environ(), benchChildEnv+"=1")
-		return cmd, nil
-	}
 	res, err := runBenchmark(t.Context(), o, slog.New(slog.NewTextHandler(out, nil)), out)
 	require.NoError(t, err)
+	for _, p := range []string{cpu, mem} {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		require.Equal(t, []byte{0x1f, 0x8b}, b[:2], "%s is a gzipped pprof profile from the gateway", p)
+	}
 	f := res.Frames
 	require.Positive(t, f.Sent)
 	require.Positive(t, f.SentAudio)
