@@ -267,8 +267,8 @@ func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) er
 		overlap = overlap || prefix.HasPrefix(p.prefix) || p.prefix.HasPrefix(prefix)
 	}
 	full := len(s.nsPrefixes) >= maxNamespacePrefixes
-	if !overlap && !full {
-		s.nsPrefixes[m.RequestID] = nsPrefix{prefix: prefix, stream: st != nil}
+	if !overlap && !full && st != nil {
+		s.nsPrefixes[m.RequestID] = nsPrefix{prefix: prefix, stream: true}
 	}
 	s.mu.Unlock()
 	if full && !overlap {
@@ -286,11 +286,20 @@ func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace, st stream) er
 			return s.refuseAs(v, wire.KindSubscribeNamespace, m.RequestID, wire.RequestPrefixOverlap,
 				"prefix %s overlaps a namespace subscription", prefix)
 		}
+		// The answer goes first: PUBLISH_NAMESPACE for the prefix must not
+		// reach the peer before it (draft-14 §9.28). Control messages are
+		// handled one at a time, so no other prefix arrives in between.
+		if err := s.writeControlAs(v, &wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID}); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.nsPrefixes[m.RequestID] = nsPrefix{prefix: prefix}
+		s.mu.Unlock()
 		select {
 		case s.nsSig <- struct{}{}:
 		default:
 		}
-		return s.writeControlAs(v, &wire.RequestOK{Kind: wire.KindSubscribeNamespace, RequestID: m.RequestID})
+		return nil
 	}
 	if overlap {
 		b, err := wire.AppendControl(nil, s.version, &wire.RequestError{
