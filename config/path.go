@@ -1,4 +1,4 @@
-package ingest
+package config
 
 import (
 	"errors"
@@ -49,8 +49,8 @@ func CleanPath(p string) (string, error) {
 	return strings.Join(segs, "/"), nil
 }
 
-// Namespace is the MoQ namespace tuple of a clean stream path: one field per
-// segment ("live/cam1" → ["live", "cam1"]).
-func Namespace(path string) []string {
+// PathNamespace is the MoQ namespace tuple of a clean stream path: one
+// field per segment ("live/cam1" → ["live", "cam1"]).
+func PathNamespace(path string) []string {
 	return strings.Split(path, "/")
 }

@@ -1,4 +1,4 @@
-package ingest
+package config
 
 import (
 	"strings"
@@ -35,8 +35,8 @@ func TestCleanPath(t *testing.T) {
 }
 
 func TestNamespace(t *testing.T) {
-	require.Equal(t, []string{"live", "cam1"}, Namespace("live/cam1"))
-	require.Equal(t, []string{"cam1"}, Namespace("cam1"))
+	require.Equal(t, []string{"live", "cam1"}, PathNamespace("live/cam1"))
+	require.Equal(t, []string{"cam1"}, PathNamespace("cam1"))
 }
 
 func FuzzCleanPath(f *testing.F) {
@@ -49,8 +49,8 @@ func FuzzCleanPath(f *testing.F) {
 		}
 		again, err := CleanPath(p)
 		require.NoError(t, err)
-		require.Equal(t, p, again, "CleanPath is idempotent")
-		ns := Namespace(p)
+		require.Equal(t, p, again, "Clean is idempotent")
+		ns := PathNamespace(p)
 		require.LessOrEqual(t, len(ns), MaxPathSegments)
 		for _, f := range ns {
 			require.NotEmpty(t, f)

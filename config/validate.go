@@ -8,8 +8,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/moqgw/moq-gateway/ingest"
 )
 
 // Validate reports every problem of c at once (errors.Join), so a user
@@ -123,7 +121,7 @@ func checkPathPattern(p string) error {
 	if strings.Contains(base, "*") {
 		return fmt.Errorf("%q: * only as the whole path or as the last segment (prefix/*)", p)
 	}
-	clean, err := ingest.CleanPath(base)
+	clean, err := CleanPath(base)
 	if err != nil {
 		return fmt.Errorf("%q: %w", p, err)
 	}

@@ -16,7 +16,7 @@ type Sink interface {
 
 // PublishRequest describes a new publication.
 type PublishRequest struct {
-	// Path is a clean stream path (see CleanPath), e.g. "live/cam1".
+	// Path is a clean stream path (see config.CleanPath), e.g. "live/cam1".
 	Path string
 	// Proto names the ingest protocol ("rtmp", "rtsp", "srt") for logs.
 	Proto string

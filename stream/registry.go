@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 	"github.com/moqgw/moq-gateway/moq"
 	"github.com/moqgw/moq-gateway/packager"
@@ -99,7 +100,7 @@ func (r *Registry) newStream(req ingest.PublishRequest) (*liveStream, *publicati
 	// s.mu holds them off until the publication's tracks are known.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	bc, err := r.cfg.Origin.Publish(moq.Namespace(ingest.Namespace(path)), moq.TrackProviderFunc(s.provide))
+	bc, err := r.cfg.Origin.Publish(moq.Namespace(config.PathNamespace(path)), moq.TrackProviderFunc(s.provide))
 	if err != nil {
 		return nil, nil, fmt.Errorf("stream %s: %w", path, err)
 	}

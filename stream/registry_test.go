@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 	"github.com/moqgw/moq-gateway/moq"
 )
@@ -57,7 +58,7 @@ func newTestRegistry(t *testing.T, auth *ingest.Auth) (*Registry, *moq.Origin) {
 
 func largestGroup(t *testing.T, origin *moq.Origin, path, track string) uint64 {
 	t.Helper()
-	bc, _ := origin.Lookup(moq.Namespace(ingest.Namespace(path)))
+	bc, _ := origin.Lookup(moq.Namespace(config.PathNamespace(path)))
 	require.NotNil(t, bc, "broadcast %s", path)
 	tr := bc.Track(nil, track)
 	require.NotNil(t, tr, "track %s", track)
@@ -159,7 +160,7 @@ func TestReconnectWithinGraceAndExpiry(t *testing.T) {
 // are known before anyone can look the broadcast up.
 func TestSubscribeRightAfterAnnounce(t *testing.T) {
 	reg, origin := newTestRegistry(t, nil)
-	ns := moq.Namespace(ingest.Namespace("live/cam1"))
+	ns := moq.Namespace(config.PathNamespace("live/cam1"))
 	found := make(chan bool, 1)
 	go func() {
 		deadline := time.Now().Add(10 * time.Second)

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
@@ -138,7 +139,7 @@ func (s *Server) needsAdobe(connectPath, flashVer string) bool {
 	if s.Auth.Open() || strings.Contains(flashVer, "Lavf") {
 		return false
 	}
-	p, err := ingest.CleanPath(connectPath)
+	p, err := config.CleanPath(connectPath)
 	if err != nil {
 		return false
 	}

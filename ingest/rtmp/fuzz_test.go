@@ -15,6 +15,7 @@ import (
 	"github.com/bluenviron/gortmplib/pkg/codecs"
 	"github.com/stretchr/testify/require"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 	"github.com/moqgw/moq-gateway/ingest/ingesttest"
 )
@@ -28,10 +29,10 @@ func FuzzParseTarget(f *testing.F) {
 	f.Fuzz(func(t *testing.T, tcURL, app, name string) {
 		tg, err := parseTarget(tcURL, app, name)
 		if err != nil {
-			require.ErrorIs(t, err, ingest.ErrBadPath)
+			require.ErrorIs(t, err, config.ErrBadPath)
 			return
 		}
-		clean, err := ingest.CleanPath(tg.path)
+		clean, err := config.CleanPath(tg.path)
 		require.NoError(t, err)
 		require.Equal(t, clean, tg.path, "the path is clean")
 	})

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
@@ -52,7 +53,7 @@ func parseTarget(tcURL, app, name string) (target, error) {
 	}
 	parseQuery(nameQuery, q)
 
-	path, err := ingest.CleanPath(basePath + "/" + namePath)
+	path, err := config.CleanPath(basePath + "/" + namePath)
 	if err != nil {
 		return target{}, err
 	}

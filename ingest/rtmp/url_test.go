@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
@@ -38,7 +39,7 @@ func TestParseTarget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseTarget(tc.tcURL, tc.app, tc.key)
 			if tc.wantErr {
-				require.ErrorIs(t, err, ingest.ErrBadPath)
+				require.ErrorIs(t, err, config.ErrBadPath)
 				return
 			}
 			require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/pion/rtp"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
@@ -112,7 +113,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (_ *base
 	defer h.guard(ctx.Session, "OnAnnounce")
 	remote := ctx.Conn.NetConn().RemoteAddr().String()
 	log := h.s.log.With("remote", remote)
-	path, err := ingest.CleanPath(ctx.Path)
+	path, err := config.CleanPath(ctx.Path)
 	if err != nil {
 		log.Warn("rtsp: bad path", "error", err)
 		return &base.Response{StatusCode: base.StatusBadRequest}, err

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
@@ -29,7 +30,7 @@ const accessControlPrefix = "#!::"
 
 // streamID is what a caller's stream ID asks for.
 type streamID struct {
-	// Path is a clean stream path (ingest.CleanPath).
+	// Path is a clean stream path (config.CleanPath).
 	Path string
 	// Creds are the credentials the stream ID carries, if any.
 	Creds ingest.Credentials
@@ -69,7 +70,7 @@ func parseStreamID(s string) (streamID, error) {
 	if err != nil {
 		return streamID{}, err
 	}
-	id.Path, err = ingest.CleanPath(raw)
+	id.Path, err = config.CleanPath(raw)
 	if err != nil {
 		return streamID{}, fmt.Errorf("%w: %w", ErrBadStreamID, err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
@@ -86,7 +87,7 @@ func FuzzParseStreamID(f *testing.F) {
 			return
 		}
 		// A parsed path is clean, so it maps onto a MoQ namespace as is.
-		clean, cerr := ingest.CleanPath(id.Path)
+		clean, cerr := config.CleanPath(id.Path)
 		require.NoError(t, cerr)
 		require.Equal(t, clean, id.Path)
 		require.LessOrEqual(t, len(s), MaxStreamIDLen)
