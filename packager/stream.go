@@ -1,7 +1,6 @@
 package packager
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -346,7 +345,7 @@ func (s *Stream) writeVideo(t *track, f *ingest.Frame) error {
 			}
 			// The frame still decodes with what the decoder has: keep going.
 			s.stats.dropped[dropInvalid].Add(1)
-			s.logOnce(t, dropInvalid, "ignoring in-band parameter sets", err)
+			s.logDrop(t, dropInvalid, "ignoring in-band parameter sets", err)
 		}
 	}
 	switch {
@@ -525,23 +524,28 @@ func (s *Stream) measure(t *track, tm int64, n int) {
 	}
 }
 
-// drop counts a dropped frame and logs the first drop of each kind per
-// track.
+// drop counts a dropped frame and logs drops of each kind per track,
+// rate-limited.
 func (s *Stream) drop(t *track, r dropReason) {
 	s.stats.dropped[r].Add(1)
-	s.logOnce(t, r, "dropping frames", nil)
+	s.logDrop(t, r, "dropping frames", nil)
 }
 
-func (s *Stream) logOnce(t *track, r dropReason, msg string, err error) {
-	if t.logged&(1<<r) != 0 {
-		return
+func (s *Stream) logDrop(t *track, r dropReason, msg string, err error) {
+	k := dropLogKey{r, msg}
+	l := t.logs[k]
+	if l == nil {
+		level := slog.LevelDebug
+		if r == dropInvalid {
+			level = slog.LevelWarn
+		}
+		l = ingest.NewRateLog(s.log, level, msg)
+		if t.logs == nil {
+			t.logs = make(map[dropLogKey]*ingest.RateLog)
+		}
+		t.logs[k] = l
 	}
-	t.logged |= 1 << r
-	level := slog.LevelDebug
-	if r == dropInvalid {
-		level = slog.LevelWarn
-	}
-	s.log.Log(context.Background(), level, msg, "track", t.name, "reason", r.String(), "err", err)
+	l.Log("track", t.name, "reason", r.String(), "err", err)
 }
 
 // Close delivers a held frame and ends every track, the catalog last.

@@ -42,8 +42,14 @@ type track struct {
 	measured bool // meter completed for the current configuration
 	emitted  bool // a chunk went out under the current configuration
 
-	live   bool   // listed in a catalog or sent objects since the last EndTrack
-	logged uint16 // drop reasons already logged, one bit per reason
+	live bool // listed in a catalog or sent objects since the last EndTrack
+	logs map[dropLogKey]*ingest.RateLog
+}
+
+// dropLogKey names one kind of drop log line of a track.
+type dropLogKey struct {
+	reason dropReason
+	msg    string
 }
 
 // heldChunk is a video chunk held back for its exact duration.

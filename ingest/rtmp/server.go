@@ -64,13 +64,12 @@ type Server struct {
 	adobe      adobeKey
 	limitsOnce sync.Once
 	limits     *ingest.ConnLimiter
+	limitLog   *ingest.RateLog // refusals: a flood must not flood the logs too
 
 	conns, publishers  atomic.Int64
 	accepted, rejected atomic.Uint64
 	authFailures, errs atomic.Uint64
 	bytesIn, frames    atomic.Uint64
-	limitLogged        atomic.Int64  // unix seconds of the last "too many connections" line
-	limitRefused       atomic.Uint64 // refusals since that line
 }
 
 // Stats are the Server's counters, for the gateway's metrics.
@@ -180,21 +179,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) admit(remote net.Addr) (release func(), ok bool) {
 	s.limitsOnce.Do(func() {
 		s.limits = ingest.NewConnLimiter(orDefaultInt(s.MaxConns, DefaultMaxConns), orDefaultInt(s.MaxConnsPerIP, ingest.DefaultMaxConnsPerIP))
+		s.limitLog = ingest.NewRateLog(s.logger(), slog.LevelWarn, "too many connections, refusing")
 	})
 	if release, ok := s.limits.Admit(remote); ok {
 		s.conns.Add(1)
 		return release, true
 	}
 	s.rejected.Add(1)
-	// One line a second at most: a flood must not flood the logs too.
-	s.limitRefused.Add(1)
-	now := time.Now().Unix()
-	if last := s.limitLogged.Load(); now > last && s.limitLogged.CompareAndSwap(last, now) {
-		refused := s.limitRefused.Swap(0)
-		s.logger().Warn("too many connections, refusing", "proto", proto, "remote", remote.String(),
-			"max_conns", orDefaultInt(s.MaxConns, DefaultMaxConns), "max_conns_per_ip", orDefaultInt(s.MaxConnsPerIP, ingest.DefaultMaxConnsPerIP),
-			"refused", refused)
-	}
+	s.limitLog.Log("proto", proto, "remote", remote.String(),
+		"max_conns", orDefaultInt(s.MaxConns, DefaultMaxConns), "max_conns_per_ip", orDefaultInt(s.MaxConnsPerIP, ingest.DefaultMaxConnsPerIP))
 	return nil, false
 }
 

@@ -69,7 +69,7 @@ type Server struct {
 	ln        *limitListener
 	rtp, rtcp net.PacketConn
 	// Rate-limited logs of events anyone can cause at will.
-	connErrs, playback *rateLog
+	connErrs, playback *ingest.RateLog
 
 	stats counters
 }
@@ -132,8 +132,8 @@ func (s *Server) Listen() (err error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.log = s.log.With("proto", "rtsp")
-	s.connErrs = newRateLog(s.log, slog.LevelInfo, "rtsp: connection closed on error")
-	s.playback = newRateLog(s.log, slog.LevelInfo, "rtsp: refusing playback, the gateway only ingests")
+	s.connErrs = ingest.NewRateLog(s.log, slog.LevelInfo, "rtsp: connection closed on error")
+	s.playback = ingest.NewRateLog(s.log, slog.LevelInfo, "rtsp: refusing playback, the gateway only ingests")
 	if (s.UDPRTPAddr == "") != (s.UDPRTCPAddr == "") {
 		return errors.New("rtsp: set both UDP RTP and RTCP addresses, or neither")
 	}
@@ -179,7 +179,7 @@ func (s *Server) Listen() (err error) {
 	}
 	s.ln = &limitListener{
 		Listener: tcp, limits: ingest.NewConnLimiter(maxConns, perIP), idle: timeout(s.ReadTimeout),
-		log: newRateLog(s.log, slog.LevelWarn, "rtsp: connection limit reached"),
+		log: ingest.NewRateLog(s.log, slog.LevelWarn, "rtsp: connection limit reached"),
 	}
 	return nil
 }
@@ -277,7 +277,7 @@ type limitListener struct {
 	net.Listener
 	limits *ingest.ConnLimiter
 	idle   time.Duration
-	log    *rateLog
+	log    *ingest.RateLog
 }
 
 // Accept implements net.Listener.
@@ -289,7 +289,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		release, ok := l.limits.Admit(c.RemoteAddr())
 		if !ok {
-			l.log.log("remote", c.RemoteAddr().String())
+			l.log.Log("remote", c.RemoteAddr().String())
 			c.Close()
 			continue
 		}

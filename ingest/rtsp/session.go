@@ -54,7 +54,7 @@ type session struct {
 	pub        ingest.Publication
 	closed     bool
 	stop       chan struct{} // closed with the session; ends the watcher
-	decodeErrs *rateLog
+	decodeErrs *ingest.RateLog
 	frames     int
 	errors     int
 }
@@ -77,7 +77,7 @@ func (h *handler) OnConnClose(ctx *gortsplib.ServerHandlerOnConnCloseCtx) {
 		return
 	}
 	h.s.stats.connErrors.Add(1)
-	h.s.connErrs.log("remote", ctx.Conn.NetConn().RemoteAddr().String(), "error", ctx.Error)
+	h.s.connErrs.Log("remote", ctx.Conn.NetConn().RemoteAddr().String(), "error", ctx.Error)
 }
 
 // benignClose reports the ways a connection ends without anything wrong.
@@ -100,7 +100,7 @@ func (h *handler) OnRequest(c *gortsplib.ServerConn, req *base.Request) {
 		if req.URL != nil {
 			path = req.URL.Path
 		}
-		h.s.playback.log("method", string(req.Method), "path", path, "remote", c.NetConn().RemoteAddr().String())
+		h.s.playback.Log("method", string(req.Method), "path", path, "remote", c.NetConn().RemoteAddr().String())
 	}
 }
 
@@ -156,7 +156,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (_ *base
 func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (_ *base.Response, _ *gortsplib.ServerStream, err error) {
 	defer h.guard(ctx.Session, "OnSetup")
 	if ctx.Session.State() == gortsplib.ServerSessionStateInitial {
-		h.s.playback.log("method", string(base.Setup), "path", ctx.Path, "remote", ctx.Conn.NetConn().RemoteAddr().String())
+		h.s.playback.Log("method", string(base.Setup), "path", ctx.Path, "remote", ctx.Conn.NetConn().RemoteAddr().String())
 		return &base.Response{StatusCode: base.StatusMethodNotValidInThisState}, nil, errNotPublishing
 	}
 	return &base.Response{StatusCode: base.StatusOK}, nil, nil
@@ -248,7 +248,7 @@ func (st *session) record() (*base.Response, error) {
 	}
 	st.mu.Lock()
 	st.pub = pub
-	st.decodeErrs = newRateLog(st.log, slog.LevelWarn, "rtsp: corrupt input skipped")
+	st.decodeErrs = ingest.NewRateLog(st.log, slog.LevelWarn, "rtsp: corrupt input skipped")
 	st.mu.Unlock()
 	st.h.s.stats.published.Add(1)
 	st.log.Info("rtsp: publishing", "tracks", trackList(infos), "transport", transportName(st.ss))
@@ -323,7 +323,7 @@ func (st *session) decodeError(err error) {
 	defer st.mu.Unlock()
 	st.errors++
 	if st.pub != nil {
-		st.decodeErrs.log("error", err)
+		st.decodeErrs.Log("error", err)
 	}
 }
 

@@ -53,7 +53,7 @@ type session struct {
 	path string
 	log  *slog.Logger
 
-	decodeErrs rateLog
+	decodeErrs *ingest.RateLog
 	// Per-connection totals for the closing log line; only the
 	// connection's goroutine touches them.
 	frames, bytes, decodeErrors, lostPackets int
@@ -64,7 +64,7 @@ type session struct {
 }
 
 func (c *session) run(ctx context.Context) error {
-	c.decodeErrs = rateLog{logger: c.log, msg: "srt: corrupt input skipped"}
+	c.decodeErrs = ingest.NewRateLog(c.log, slog.LevelWarn, "srt: corrupt input skipped")
 
 	// gosrt's SetReadDeadline is a no-op, so a timer closes the
 	// connection instead; every read pushes it back.
@@ -182,7 +182,7 @@ func (c *session) readErr(err error) error {
 func (c *session) decodeError(err error) {
 	c.decodeErrors++
 	c.s.stats.decodeErrors.Add(1)
-	c.decodeErrs.log(err)
+	c.decodeErrs.Log("error", err)
 }
 
 // trackList is a log-friendly list of codecs, e.g. "H264,AAC".
