@@ -146,7 +146,8 @@ func (c *conn) run(ctx context.Context) (err error) {
 	}
 
 	// gortmplib's Reader reads until it has seen 2 s of media and knows
-	// every track, then replays what it read to the callbacks.
+	// every track, then replays what it read to the callbacks; once the
+	// tracks onMetaData declares are configured, c.observe ends that probe.
 	c.phase, c.an = phaseProbe, newAnalysis()
 	c.mc.until = time.Now().Add(s.handshakeTimeout())
 	c.mc.in.budget = analyzeBudget
@@ -276,9 +277,12 @@ func (c *conn) observe(msg message.Message) error {
 	switch c.phase {
 	case phaseProbe:
 		if endsStream(msg) {
-			return fmt.Errorf("%w before its tracks were known (the probe needs 2 s of media)", errUnpublished)
+			return fmt.Errorf("%w before its tracks were known (the probe needs 2 s of media, or every track onMetaData declares)", errUnpublished)
 		}
 		c.an.observe(msg)
+		if end := c.an.endOfProbe(); end != nil {
+			c.mc.next = end
+		}
 	case phaseStream:
 		if endsStream(msg) {
 			return errUnpublished

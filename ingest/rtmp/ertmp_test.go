@@ -239,3 +239,56 @@ func TestMetadataBitrates(t *testing.T) {
 	an.observe(&message.DataAMF0{Payload: []any{"onMetaData", amf0.Object{{Key: "videodatarate", Value: float64(-1)}}}})
 	require.Zero(t, an.videoRate)
 }
+
+func TestEndOfProbe(t *testing.T) {
+	meta := func(keys ...string) message.Message {
+		var arr amf0.ECMAArray
+		for _, k := range keys {
+			arr = append(arr, amf0.ObjectEntry{Key: k, Value: float64(7)})
+		}
+		return &message.DataAMF0{Payload: []any{"@setDataFrame", "onMetaData", arr}}
+	}
+	const first = 5 * time.Second
+	videoConfig := &message.Video{DTS: first, Codec: message.CodecH264, Type: message.VideoTypeConfig}
+	aacConfig := &message.Audio{DTS: first, Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeConfig, AACConfig: &mpeg4audio.AudioSpecificConfig{}}
+	aacFrame := &message.Audio{DTS: first, Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeAU}
+	cases := []struct {
+		name string
+		msgs []message.Message
+		want message.Message // nil: the probe runs its 2 s
+	}{
+		{
+			"video and audio declared and configured",
+			[]message.Message{meta("videocodecid", "audiocodecid"), videoConfig, aacConfig},
+			&message.Video{DTS: first + probePeriod, Type: message.VideoTypeEOS},
+		},
+		{"audio declared, not yet configured", []message.Message{meta("videocodecid", "audiocodecid"), videoConfig, aacFrame}, nil},
+		{"no metadata", []message.Message{videoConfig, aacConfig}, nil},
+		{"metadata without codecs", []message.Message{meta("videodatarate"), videoConfig, aacConfig}, nil},
+		{
+			"AAC only",
+			[]message.Message{meta("audiocodecid"), aacConfig},
+			&message.Audio{DTS: first + probePeriod, Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeConfig},
+		},
+		{"multitrack", []message.Message{meta("videocodecid"), &message.VideoExMultitrack{TrackID: 1}, videoConfig}, nil},
+		{"legacy video codec gortmplib does not configure", []message.Message{
+			meta("videocodecid"),
+			&message.Video{DTS: first, Codec: 4, Type: message.VideoTypeConfig},
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			an := newAnalysis()
+			var got message.Message
+			for _, m := range tc.msgs {
+				an.observe(m)
+				if end := an.endOfProbe(); end != nil {
+					require.Nil(t, got, "one end marker")
+					got = end
+				}
+			}
+			require.Equal(t, tc.want, got)
+			require.Nil(t, an.endOfProbe(), "the marker is sent once")
+		})
+	}
+}

@@ -74,6 +74,8 @@ type msgConn struct {
 	// observe sees each message before its reader; an error ends the
 	// connection.
 	observe func(message.Message) error
+	// next, when set, is what the next Read returns, before reading on.
+	next message.Message
 }
 
 func newMsgConn(nc net.Conn, total *atomic.Uint64, readTimeout, writeTimeout time.Duration) *msgConn {
@@ -132,6 +134,10 @@ func minTime(a, b time.Time) time.Time {
 
 // Read reads the next message.
 func (m *msgConn) Read() (message.Message, error) {
+	if msg := m.next; msg != nil {
+		m.next = nil
+		return msg, nil
+	}
 	m.refreshDeadlines()
 	msg, err := m.mrw.Read()
 	if err != nil {

@@ -38,6 +38,15 @@ type analysis struct {
 	av1InBand map[uint8][]byte // first sequence header OBU in the frames
 	videoRate int              // bit/s
 	audioRate int
+
+	// What onMetaData declares and what the probe has seen of it: once
+	// every declared track is configured, the probe can end (see ready).
+	declaredVideo, declaredAudio bool
+	videoReady, audioReady       bool
+	audioAAC, multitrack         bool
+	mediaSeen                    bool // a message that starts gortmplib's probe clock
+	firstDTS                     time.Duration
+	ended                        bool // the probe's end marker was sent
 }
 
 func newAnalysis() *analysis {
@@ -54,17 +63,32 @@ func newAnalysis() *analysis {
 func (a *analysis) observe(msg message.Message) {
 	switch m := msg.(type) {
 	case *message.Video:
+		a.media(m.DTS)
 		if m.Type == message.VideoTypeConfig {
 			a.videoIDs[0] = true
+			a.videoReady = a.videoReady || m.Codec == message.CodecH264 || m.Codec == message.CodecH265
 		}
 	case *message.VideoExSequenceStart:
 		a.videoIDs[0] = true
+		a.videoReady = true
 		a.sequenceStart(0, m)
 	case *message.VideoExCodedFrames:
+		a.media(m.DTS)
 		a.frame(0, m.FourCC, m.Payload)
 	case *message.VideoExFramesX:
+		a.media(m.DTS)
 		a.frame(0, m.FourCC, m.Payload)
+	case *message.Audio:
+		a.media(m.DTS)
+		a.audioAAC = m.Codec == message.CodecMPEG4Audio
+		a.audioReady = a.audioReady || !a.audioAAC || (m.AACType == message.AudioAACTypeConfig && m.AACConfig != nil)
+	case *message.AudioExCodedFrames:
+		a.media(m.DTS)
+		a.audioReady = true
+	case *message.AudioExMultitrack:
+		a.multitrack = true
 	case *message.VideoExMultitrack:
+		a.multitrack = true
 		a.videoIDs[m.TrackID] = true
 		switch w := m.Wrapped.(type) {
 		case *message.VideoExSequenceStart:
@@ -91,13 +115,57 @@ func (a *analysis) frame(id uint8, fourCC message.FourCC, payload []byte) {
 	}
 }
 
-// metadata reads the kbit/s rates of onMetaData (OBS and ffmpeg send them
-// with @setDataFrame).
+// media notes a message that gortmplib's probe times (its first one
+// starts the probe's clock).
+func (a *analysis) media(dts time.Duration) {
+	if !a.mediaSeen {
+		a.mediaSeen, a.firstDTS = true, dts
+	}
+}
+
+// probePeriod is how much media gortmplib's Reader reads before it returns
+// the tracks (its analyzePeriod).
+const probePeriod = 2 * time.Second
+
+// endOfProbe returns, once onMetaData declared the publication's tracks
+// and each of them is configured, a message that ends gortmplib's probe at
+// once: a video end-of-sequence (or, for AAC-only, an AAC configuration)
+// stamped one probePeriod after the first media, which no track callback
+// acts on. Without it every publisher waits 2 s of media for its stream to
+// appear. Publications that declare nothing, or carry E-RTMP multitrack,
+// keep the full probe: only it finds every track then.
+func (a *analysis) endOfProbe() message.Message {
+	switch {
+	case a.ended || !a.mediaSeen || a.multitrack || (!a.declaredVideo && !a.declaredAudio):
+		return nil
+	case a.declaredVideo && !a.videoReady, a.declaredAudio && !a.audioReady:
+		return nil
+	}
+	dts := a.firstDTS + probePeriod
+	if a.declaredVideo {
+		a.ended = true
+		return &message.Video{DTS: dts, Type: message.VideoTypeEOS}
+	}
+	if !a.audioAAC {
+		return nil
+	}
+	a.ended = true
+	return &message.Audio{DTS: dts, Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeConfig}
+}
+
+// metadata reads the tracks and kbit/s rates of onMetaData (OBS and ffmpeg
+// send it with @setDataFrame before any media).
 func (a *analysis) metadata(payload []any) {
 	for _, v := range payload {
 		obj, ok := objectOrArray(v)
 		if !ok {
 			continue
+		}
+		if _, ok := obj.Get("videocodecid"); ok {
+			a.declaredVideo = true
+		}
+		if _, ok := obj.Get("audiocodecid"); ok {
+			a.declaredAudio = true
 		}
 		if r, ok := obj.GetFloat64("videodatarate"); ok {
 			a.videoRate = kbps(r)
