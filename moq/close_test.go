@@ -41,7 +41,8 @@ func TestServerShutdownIsGraceful(t *testing.T) {
 			defer pc.Close()
 			serveCtx, stop := context.WithCancel(context.Background())
 			served := make(chan error, 1)
-			go func() { served <- srv.Serve(serveCtx, pc) }()
+			srv.PacketConn = pc
+			go func() { served <- srv.Serve(serveCtx) }()
 
 			s := dialTest(t, tc.url(pc.LocalAddr().String()), tc.version)
 			ctx := testCtx(t)
@@ -247,7 +248,8 @@ func TestNoGoroutineOutlivesServeAndClose(t *testing.T) {
 	srv := &Server{Origin: origin, TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger()}
 	serveCtx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(serveCtx, pc) }()
+	srv.PacketConn = pc
+	go func() { served <- srv.Serve(serveCtx) }()
 
 	ctx := testCtx(t)
 	var sessions []*Session

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
@@ -25,27 +24,26 @@ func exampleServer(origin *moq.Origin, versions ...wire.Version) (addr string, c
 	if err != nil {
 		panic(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
 	srv := &moq.Server{
+		Addr:      "127.0.0.1:0",
 		Origin:    origin,
 		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
 		Versions:  versions,
 		Logger:    slog.New(slog.DiscardHandler),
 	}
+	if err := srv.Listen(); err != nil {
+		panic(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, pc) }()
+	go func() { served <- srv.Serve(ctx) }()
 	roots := x509.NewCertPool()
 	roots.AddCert(cert.Leaf)
-	return pc.LocalAddr().String(), &tls.Config{RootCAs: roots}, func() {
+	return srv.LocalAddr().String(), &tls.Config{RootCAs: roots}, func() {
 		cancel() // Serve closes every session gracefully, then returns
 		if err := <-served; err != nil {
 			fmt.Println("serve:", err)
 		}
-		pc.Close()
 	}
 }
 

@@ -30,16 +30,22 @@ const DefaultWebTransportPath = "/moq"
 // (draft-16) or moq-00 (draft-14, version chosen in SETUP), and WebTransport
 // over HTTP/3 at WebTransportPath (draft-16 when the client offers moqt-16
 // in WT-Available-Protocols, else draft-14 in SETUP). Every session serves
-// Origin's broadcasts and is announced each of them.
+// Origin's broadcasts and is announced each of them. Set the fields, then
+// Listen (to fail start-up on a taken port) and Serve.
 type Server struct {
-	Origin *Origin
+	// Addr is the UDP address to listen on, e.g. ":4443".
+	Addr string
+	// PacketConn, when set, is served instead of a socket on Addr.
+	PacketConn net.PacketConn
+	Origin     *Origin
 	// TLSConfig holds the certificate; the server sets NextProtos.
 	TLSConfig *tls.Config
 	// WebTransportPath defaults to DefaultWebTransportPath.
 	WebTransportPath string
 	// Session configures each accepted session.
 	Session SessionConfig
-	Logger  *slog.Logger
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
 	// QUICConfig overrides the QUIC settings (datagrams and partial reset
 	// delivery are always enabled).
 	QUICConfig *quic.Config
@@ -51,6 +57,7 @@ type Server struct {
 	// (raw QUIC: the TLS handshake finds no common ALPN).
 	Versions []wire.Version
 
+	ownsConn bool // Listen opened PacketConn: Serve closes it
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	ended    SessionStats // summed over the sessions that ended
@@ -60,9 +67,30 @@ type Server struct {
 
 func (s *Server) logger() *slog.Logger {
 	if s.Logger == nil {
-		return slog.Default()
+		return slog.New(slog.DiscardHandler)
 	}
 	return s.Logger
+}
+
+// Listen binds Addr.
+func (s *Server) Listen() error {
+	if s.PacketConn != nil {
+		return nil
+	}
+	pc, err := net.ListenPacket("udp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("moq listen %s: %w", s.Addr, err)
+	}
+	s.PacketConn, s.ownsConn = pc, true
+	return nil
+}
+
+// LocalAddr is the bound address, once Listen succeeded.
+func (s *Server) LocalAddr() net.Addr {
+	if s.PacketConn == nil {
+		return nil
+	}
+	return s.PacketConn.LocalAddr()
 }
 
 // quicConfig returns the QUIC settings MoQT needs: DATAGRAM (draft-14 §3.1)
@@ -84,12 +112,20 @@ func quicConfig(base *quic.Config) *quic.Config {
 	return c
 }
 
-// Serve accepts sessions on pc until ctx is done, then closes every session
-// gracefully (PUBLISH_DONE, GOAWAY where the peer allows it, NO_ERROR) within
-// ShutdownTimeout and returns once all its goroutines have ended.
-func (s *Server) Serve(ctx context.Context, pc net.PacketConn) error {
+// Serve accepts sessions (after Listen, which it calls if needed) until
+// ctx is done, then closes every session gracefully (PUBLISH_DONE, GOAWAY
+// where the peer allows it, NO_ERROR) within ShutdownTimeout and returns
+// once all its goroutines have ended.
+func (s *Server) Serve(ctx context.Context) error {
 	if s.Origin == nil {
 		return errors.New("moq: Server.Origin is nil")
+	}
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	pc := s.PacketConn
+	if s.ownsConn {
+		defer pc.Close()
 	}
 	versions, alpns, err := s.versions()
 	if err != nil {

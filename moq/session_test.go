@@ -55,7 +55,8 @@ func testServerWith(t testing.TB, srv *Server) string {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, pc) }()
+	srv.PacketConn = pc
+	go func() { done <- srv.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -98,7 +98,8 @@ func TestServerRejectsUnknownVersion(t *testing.T) {
 		Origin: NewOrigin(), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
 		Versions: []wire.Version{0xff000012},
 	}
-	require.ErrorContains(t, srv.Serve(context.Background(), pc), "not supported")
+	srv.PacketConn = pc
+	require.ErrorContains(t, srv.Serve(context.Background()), "not supported")
 }
 
 // A moq-00 CLIENT_SETUP without draft-14 in its version list ends the

@@ -210,11 +210,13 @@ func TestMaxConns(t *testing.T) {
 // one from the same address once a slot is free.
 func TestMaxConnsPerIP(t *testing.T) {
 	logs := ingesttest.NewLogCapture(t)
-	s := &Server{Sink: &ingesttest.Sink{}, MaxConnsPerIP: 3}
-	v4 := startServer(t, s, logs)
+	ln4, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
 	ln6, err := net.Listen("tcp", "[::1]:0")
 	require.NoError(t, err)
-	v6 := serveOn(t, s, nil, ln6, nil)
+	s := &Server{Sink: &ingesttest.Sink{}, MaxConnsPerIP: 3, Listener: mergeListeners(ln4, ln6)}
+	startServer(t, s, logs)
+	v4, v6 := ln4.Addr().String(), ln6.Addr().String()
 
 	var idle []net.Conn
 	for range 10 {

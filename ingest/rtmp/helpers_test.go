@@ -34,30 +34,21 @@ const (
 // that Serve returns cleanly then.
 func startServer(t *testing.T, s *Server, logs *ingesttest.LogCapture) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	return serveOn(t, s, logs, ln, nil)
-}
-
-func serveOn(t *testing.T, s *Server, logs *ingesttest.LogCapture, ln net.Listener, cfg *tls.Config) string {
-	t.Helper()
+	if s.Addr == "" && s.Listener == nil {
+		s.Addr = "127.0.0.1:0"
+	}
 	if logs != nil {
 		s.Logger = slog.New(logs)
 	}
+	require.NoError(t, s.Listen())
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
-	go func() {
-		if cfg != nil {
-			errc <- s.ServeTLS(ctx, ln, cfg)
-		} else {
-			errc <- s.Serve(ctx, ln)
-		}
-	}()
+	go func() { errc <- s.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-errc)
 	})
-	return ln.Addr().String()
+	return s.LocalAddr().String()
 }
 
 // dial connects a gortmplib publisher. The URL's fragment is the stream
@@ -163,3 +154,46 @@ func errContains(msg, remote, s string) func(ingesttest.LogRecord) bool {
 			strings.Contains(r.Attrs["err"], s)
 	}
 }
+
+// mergedListener accepts from several listeners, so that one Server sees
+// clients of two addresses (127.0.0.1 and ::1).
+type mergedListener struct {
+	lns   []net.Listener
+	conns chan net.Conn
+	errs  chan error
+}
+
+func mergeListeners(lns ...net.Listener) net.Listener {
+	m := &mergedListener{lns: lns, conns: make(chan net.Conn), errs: make(chan error, len(lns))}
+	for _, ln := range lns {
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					m.errs <- err
+					return
+				}
+				m.conns <- c
+			}
+		}()
+	}
+	return m
+}
+
+func (m *mergedListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-m.conns:
+		return c, nil
+	case err := <-m.errs:
+		return nil, err
+	}
+}
+
+func (m *mergedListener) Close() error {
+	for _, ln := range m.lns {
+		ln.Close()
+	}
+	return nil
+}
+
+func (m *mergedListener) Addr() net.Addr { return m.lns[0].Addr() }

@@ -36,9 +36,17 @@ const (
 // Server accepts RTMP and RTMPS publishers (OBS, ffmpeg; legacy H.264 and
 // AAC, and Enhanced RTMP H.265, AV1, Opus and multitrack) and hands their
 // streams to Sink. Play requests are refused: the gateway only ingests over
-// RTMP. Set the fields before the first Serve; Serve may then run on several
-// listeners at once (RTMP and RTMPS), which share limits and counters.
+// RTMP. Set the fields, then Listen (to fail start-up on a taken port) and
+// Serve; one Server serves one listener, RTMP or (with TLSConfig) RTMPS.
 type Server struct {
+	// Addr is the TCP address to listen on, e.g. ":1935".
+	Addr string
+	// Listener, when set, is served instead of a listener on Addr (a
+	// socket handed over by systemd, say).
+	Listener net.Listener
+	// TLSConfig makes the listener RTMPS; the TLS handshake runs within
+	// HandshakeTimeout, on the connection's goroutine.
+	TLSConfig *tls.Config
 	// Sink receives the publications.
 	Sink ingest.Sink
 	// Auth decides who may publish where; nil or no rules means open.
@@ -61,6 +69,7 @@ type Server struct {
 	// ingest.DefaultMaxConnsPerIP, negative means no limit.
 	MaxConnsPerIP int
 
+	ln         net.Listener
 	adobe      adobeKey
 	limitsOnce sync.Once
 	limits     *ingest.ConnLimiter
@@ -108,19 +117,44 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// ServeTLS is Serve for RTMPS: it serves ln through TLS with cfg. The TLS
-// handshake runs within HandshakeTimeout, on the connection's goroutine.
-func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, cfg *tls.Config) error {
-	if cfg == nil {
-		return errors.New("rtmps: no TLS configuration")
+// Listen binds Addr.
+func (s *Server) Listen() error {
+	if s.ln != nil {
+		return errors.New("rtmp: Listen called twice")
 	}
-	return s.Serve(ctx, tls.NewListener(ln, cfg))
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.Addr); err != nil {
+			return fmt.Errorf("rtmp listen %s: %w", s.Addr, err)
+		}
+	}
+	if s.TLSConfig != nil {
+		ln = tls.NewListener(ln, s.TLSConfig)
+	}
+	s.ln = ln
+	return nil
 }
 
-// Serve accepts RTMP connections on ln until ctx is done, then closes ln and
-// every connection and returns after all its goroutines ended. It returns
-// nil after ctx is done and the accept error otherwise.
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// LocalAddr is the bound address, once Listen succeeded.
+func (s *Server) LocalAddr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Serve accepts connections (after Listen, which it calls if needed) until
+// ctx is done, then closes the listener and every connection and returns
+// after all its goroutines ended. It returns nil after ctx is done and the
+// accept error otherwise.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	ln := s.ln
 	if s.Sink == nil {
 		ln.Close()
 		return errors.New("rtmp: Server.Sink is nil")

@@ -17,13 +17,12 @@ import (
 func TestShutdown(t *testing.T) {
 	sink := &ingesttest.Sink{}
 	logs := ingesttest.NewLogCapture(t)
-	s := &Server{Sink: sink, Logger: slog.New(logs)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	s := &Server{Addr: "127.0.0.1:0", Sink: sink, Logger: slog.New(logs)}
+	require.NoError(t, s.Listen())
 	ctx, cancel := context.WithCancel(t.Context())
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ctx, ln) }()
-	addr := ln.Addr().String()
+	go func() { errc <- s.Serve(ctx) }()
+	addr := s.LocalAddr().String()
 
 	c, _ := publishH264(t, "rtmp://"+addr+"/live/cam1", nil)
 	pub := sink.WaitPublication(t, 1)
@@ -45,10 +44,10 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestServeWithoutSink(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	require.Error(t, (&Server{}).Serve(t.Context(), ln))
-	_, err = net.Dial("tcp", ln.Addr().String())
+	s := &Server{Addr: "127.0.0.1:0"}
+	require.NoError(t, s.Listen())
+	require.Error(t, s.Serve(t.Context()))
+	_, err := net.Dial("tcp", s.LocalAddr().String())
 	require.Error(t, err, "Serve closes its listener")
 }
 
@@ -58,7 +57,7 @@ func TestListenerClosed(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	errc := make(chan error, 1)
-	go func() { errc <- (&Server{Sink: &ingesttest.Sink{}}).Serve(t.Context(), ln) }()
+	go func() { errc <- (&Server{Sink: &ingesttest.Sink{}, Listener: ln}).Serve(t.Context()) }()
 	ln.Close()
 	require.ErrorIs(t, <-errc, net.ErrClosed)
 }

@@ -1,7 +1,6 @@
 package rtmp
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -48,10 +47,8 @@ func TestRTMPS(t *testing.T) {
 	serverTLS, clientTLS := selfSigned(t)
 	sink := &ingesttest.Sink{}
 	logs := ingesttest.NewLogCapture(t)
-	s := &Server{Sink: sink}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := serveOn(t, s, logs, ln, serverTLS)
+	s := &Server{Sink: sink, TLSConfig: serverTLS}
+	addr := startServer(t, s, logs)
 
 	t.Run("publish", func(t *testing.T) {
 		c, p := publishH264(t, "rtmps://"+addr+"/live/secure", clientTLS)
@@ -70,6 +67,4 @@ func TestRTMPS(t *testing.T) {
 			return r.Msg == "connection failed" && r.Attrs["tls"] == "true"
 		})
 	})
-
-	require.Error(t, s.ServeTLS(context.Background(), ln, nil), "no TLS configuration")
 }

@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"encoding/json"
@@ -15,7 +15,7 @@ import (
 
 // statusHandler serves /health, /status (JSON: streams, MoQ sessions,
 // relays), /metrics (Prometheus) and, when enabled, /debug/pprof.
-func (g *gateway) statusHandler() http.Handler {
+func (g *Gateway) statusHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), g)
 	mux := http.NewServeMux()
@@ -79,7 +79,7 @@ func sessionInfo(s *moq.Session) sessionStatus {
 	}
 }
 
-func (g *gateway) status() statusDoc {
+func (g *Gateway) status() statusDoc {
 	doc := statusDoc{Streams: []streamStatus{}, Sessions: []sessionStatus{}, Relays: g.relays.status()}
 	for _, s := range g.reg.Streams() {
 		doc.Streams = append(doc.Streams, streamStatus{
@@ -113,7 +113,7 @@ var (
 )
 
 // Describe implements prometheus.Collector.
-func (g *gateway) Describe(ch chan<- *prometheus.Desc) {
+func (g *Gateway) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descStreams, descPublishers, descFrames, descBytesIn, descRejected, descAuthFail,
 		descSessions, descSubs, descObjectsOut, descBytesOut, descGroupsDrop, descRelayUp, descRelayRetry, descDecodeError,
@@ -123,7 +123,7 @@ func (g *gateway) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector: figures are read at scrape time.
-func (g *gateway) Collect(ch chan<- prometheus.Metric) {
+func (g *Gateway) Collect(ch chan<- prometheus.Metric) {
 	streams := g.reg.Streams()
 	pubs := 0
 	for _, s := range streams {
@@ -139,12 +139,16 @@ func (g *gateway) Collect(ch chan<- prometheus.Metric) {
 	}
 	gauge(descStreams, float64(len(streams)))
 	gauge(descPublishers, float64(pubs))
-	if g.rtmp != nil {
-		st := g.rtmp.Stats()
-		counter(descFrames, float64(st.Frames), "rtmp")
-		counter(descBytesIn, float64(st.BytesReceived), "rtmp")
-		counter(descRejected, float64(st.Rejected), "rtmp")
-		counter(descAuthFail, float64(st.AuthFailures), "rtmp")
+	for _, s := range g.rtmp {
+		st := s.Stats()
+		proto := "rtmp"
+		if s.TLSConfig != nil {
+			proto = "rtmps"
+		}
+		counter(descFrames, float64(st.Frames), proto)
+		counter(descBytesIn, float64(st.BytesReceived), proto)
+		counter(descRejected, float64(st.Rejected), proto)
+		counter(descAuthFail, float64(st.AuthFailures), proto)
 	}
 	if g.srt != nil {
 		st := g.srt.Stats()

@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"log/slog"
@@ -20,7 +20,7 @@ func TestMetricsWithShardedRelay(t *testing.T) {
 	cfg.Relays = []config.Relay{{Name: "edge", URL: "moqt://127.0.0.1:1", Sessions: 2}}
 	origin := moq.NewOrigin()
 	log := slog.New(slog.DiscardHandler)
-	g := &gateway{
+	g := &Gateway{
 		cfg: cfg, log: log, origin: origin,
 		reg:    stream.New(stream.Config{Origin: origin}),
 		relays: newRelaySet(cfg, origin, log),
