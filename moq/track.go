@@ -77,6 +77,7 @@ var (
 	ErrTrackClosed   = errors.New("moq: track closed")
 	ErrNoGroup       = errors.New("moq: no open group")
 	ErrGroupOrder    = errors.New("moq: group IDs must grow")
+	ErrObjectOrder   = errors.New("moq: object ID is not the group's next")
 	ErrBroadcastDone = errors.New("moq: broadcast closed")
 )
 
@@ -202,6 +203,18 @@ func (t *Track) StartGroup(id uint64) error {
 // track keeps payload and shares it with every subscriber: the caller must
 // not modify it afterwards.
 func (t *Track) WriteObject(payload []byte) error {
+	return t.writeObject(nil, payload)
+}
+
+// WriteObjectAt is WriteObject for a writer that numbers objects itself
+// (the packager): id must be the open group's next object ID, else
+// ErrObjectOrder and nothing is written. Objects of a group are dense, as
+// the cache and FETCH serve them.
+func (t *Track) WriteObjectAt(id uint64, payload []byte) error {
+	return t.writeObject(&id, payload)
+}
+
+func (t *Track) writeObject(id *uint64, payload []byte) error {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
@@ -210,6 +223,10 @@ func (t *Track) WriteObject(payload []byte) error {
 	if t.cur == nil || t.cur.ended {
 		t.mu.Unlock()
 		return ErrNoGroup
+	}
+	if next := uint64(len(t.cur.objects)); id != nil && *id != next {
+		t.mu.Unlock()
+		return fmt.Errorf("%w: object %d of group %d, want %d", ErrObjectOrder, *id, t.cur.id, next)
 	}
 	t.largest = Location{Group: t.cur.id, Object: uint64(len(t.cur.objects))}
 	t.hasLargest = true

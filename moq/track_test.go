@@ -142,6 +142,15 @@ func TestTrackWriterRules(t *testing.T) {
 	loc, ok := tr.Largest()
 	require.True(t, ok)
 	require.Equal(t, Location{7, 0}, loc)
+
+	// A writer that numbers objects itself must agree with the track.
+	require.NoError(t, tr.StartGroup(8))
+	require.NoError(t, tr.WriteObjectAt(0, []byte("a")))
+	require.ErrorIs(t, tr.WriteObjectAt(2, []byte("c")), ErrObjectOrder)
+	require.ErrorIs(t, tr.WriteObjectAt(0, []byte("a")), ErrObjectOrder)
+	require.NoError(t, tr.WriteObjectAt(1, []byte("b")))
+	loc, _ = tr.Largest()
+	require.Equal(t, Location{8, 1}, loc)
 }
 
 func TestTrackCacheEviction(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,14 +77,16 @@ type view struct {
 
 // Stream packages one stream path: the publications that come and go on it
 // (SetTracks), their frames (WriteFrame), until Close. SetTracks, WriteFrame
-// and Close are serialised; the accessors may be called from any goroutine.
+// and Close must not run concurrently: the owner serialises them (a stream
+// calls them under its own lock, so a frame takes one lock on its way to
+// the MoQ track's). The accessors (Track, Tracks, Declares, Stats) may be
+// called from any goroutine.
 type Stream struct {
 	cfg Config
 	out Output
 	log *slog.Logger
 	now func() time.Time
 
-	mu           sync.Mutex
 	tracks       map[string]*track // every track ever seen, by name
 	order        []*track          // the current publication's tracks by index
 	lead         *track            // the track whose groups others align to
@@ -173,8 +174,6 @@ func (s *Stream) SetTracks(tracks []ingest.Track) error {
 		return err
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -319,8 +318,6 @@ func (s *Stream) anchor(t *track, dts int64) {
 // first. A frame that cannot be decoded yet is dropped and counted; a
 // malformed one is dropped with an error. Either way the stream goes on.
 func (s *Stream) WriteFrame(f ingest.Frame) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
 		return ErrClosed
 	}
@@ -551,8 +548,6 @@ func (s *Stream) logDrop(t *track, r dropReason, msg string, err error) {
 // Close delivers a held frame and ends every track, the catalog last.
 // Frames and publications after Close are refused.
 func (s *Stream) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}

@@ -244,7 +244,7 @@ func (o *output) Object(track string, group, object uint64, payload []byte) {
 			return
 		}
 	}
-	if err := t.WriteObject(payload); err != nil {
+	if err := t.WriteObjectAt(object, payload); err != nil {
 		s.log.Warn("cannot write object", "track", track, "group", group, "object", object, "err", err)
 	}
 	if track == packager.CatalogTrackName {

@@ -160,7 +160,9 @@ func (s *liveStream) writeMoqRSObjectLocked(src string, group, object uint64, pa
 	} else if g, _, ok := t.CurrentGroup(); !ok || g != group {
 		return // created mid-group: it starts with the next one
 	}
-	_ = t.WriteObject(c)
+	if err := t.WriteObjectAt(object, c); err != nil {
+		s.log.Warn("moq-rs layout: cannot write object", "track", src, "group", group, "object", object, "err", err)
+	}
 }
 
 // endMoqRSLocked ends the moq-rs tracks with the stream.
