@@ -8,7 +8,7 @@
 //
 // The first video track of a publication is named "video", the first audio
 // track "audio", further ones "video1", "audio1" and so on. Names are kept
-// when a publisher reconnects (Stream.SetTracks on a live Stream), so
+// when a publisher reconnects (Muxer.SetTracks on a live Muxer), so
 // subscribers keep their subscriptions. Each track has its own init segment
 // (ftyp+moov, brand cmfc, one trak with trackID 1): avc1, hvc1, av01, mp4a
 // (esds built from the real AudioSpecificConfig) or Opus (dOps). Video uses

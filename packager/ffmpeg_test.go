@@ -230,8 +230,8 @@ func readAV1MP4(t *testing.T, path string) source {
 	return src
 }
 
-// pack runs a source through a Stream.
-func pack(t *testing.T, src source, cfg Config) (*Stream, *recorder) {
+// pack runs a source through a Muxer.
+func pack(t *testing.T, src source, cfg Config) (*Muxer, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	cfg.Now, cfg.FirstGroupID = testNow, 1000
@@ -293,7 +293,7 @@ func (p probe) frames(t *testing.T) int {
 }
 
 // writeTrackFile writes a track's init segment and chunks as one fMP4 file.
-func writeTrackFile(t *testing.T, s *Stream, rec *recorder, name string) string {
+func writeTrackFile(t *testing.T, s *Muxer, rec *recorder, name string) string {
 	t.Helper()
 	info, ok := s.Track(name)
 	require.True(t, ok)
@@ -311,7 +311,7 @@ func writeTrackFile(t *testing.T, s *Stream, rec *recorder, name string) string 
 // an object (after the drops the packager reports), decode times follow
 // the source, durations fill the timeline, and ffprobe sees the same
 // stream as in the source file.
-func verifyTrack(t *testing.T, s *Stream, rec *recorder, name string, srcFrames []ingest.Frame,
+func verifyTrack(t *testing.T, s *Muxer, rec *recorder, name string, srcFrames []ingest.Frame,
 	srcRate uint32, want probe, sourceProbe probe, exact bool,
 ) {
 	t.Helper()

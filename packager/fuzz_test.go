@@ -143,7 +143,7 @@ func FuzzParseCatalog(f *testing.F) {
 	})
 }
 
-// FuzzWriteFrame drives a Stream with arbitrary frames on tracks of every
+// FuzzWriteFrame drives a Muxer with arbitrary frames on tracks of every
 // codec, some with configuration only in band: nothing may panic, and every
 // object delivered must be a CMAF chunk mp4ff decodes.
 func FuzzWriteFrame(f *testing.F) {
@@ -200,7 +200,7 @@ func FuzzWriteFrame(f *testing.F) {
 	})
 }
 
-func newTestStreamF(f *testing.F) (*Stream, *recorder) {
+func newTestStreamF(f *testing.F) (*Muxer, *recorder) {
 	rec := &recorder{}
 	s := New(Config{FirstGroupID: 1, Now: testNow}, rec)
 	if err := s.SetTracks([]ingest.Track{rtmpH264, rtmpAAC}); err != nil {
@@ -209,7 +209,7 @@ func newTestStreamF(f *testing.F) (*Stream, *recorder) {
 	return s, rec
 }
 
-func writeAllF(f *testing.F, s *Stream, frames []ingest.Frame) {
+func writeAllF(f *testing.F, s *Muxer, frames []ingest.Frame) {
 	for _, fr := range frames {
 		if err := s.WriteFrame(fr); err != nil {
 			f.Fatal(err)

@@ -33,20 +33,20 @@ func (b boundary) pending(t *track) bool {
 }
 
 // allocGroup hands out the next group ID of the stream: IDs only grow.
-func (s *Stream) allocGroup() uint64 {
+func (s *Muxer) allocGroup() uint64 {
 	g := s.nextGroup
 	s.nextGroup++
 	return g
 }
 
 // startGroup makes group the track's current group; the next object is 0.
-func (s *Stream) startGroup(t *track, group uint64, at int64) {
+func (s *Muxer) startGroup(t *track, group uint64, at int64) {
 	t.group, t.object, t.inGroup, t.groupAt = group, 0, true, at
 }
 
 // leadGroup starts a new group on the lead track at presentation time at
 // and announces it to the followers.
-func (s *Stream) leadGroup(t *track, at int64, rate uint32) {
+func (s *Muxer) leadGroup(t *track, at int64, rate uint32) {
 	g := s.allocGroup()
 	s.startGroup(t, g, at)
 	s.leadStarted = true
@@ -60,7 +60,7 @@ func (s *Stream) leadGroup(t *track, at int64, rate uint32) {
 // startVideoGroup starts a group at a video keyframe with presentation time
 // pts. A follower video track reuses the lead's group ID when it has not
 // used it yet, so aligned renditions share IDs.
-func (s *Stream) startVideoGroup(t *track, pts int64) {
+func (s *Muxer) startVideoGroup(t *track, pts int64) {
 	switch {
 	case t == s.lead:
 		s.leadGroup(t, pts, videoTimescale)
@@ -75,7 +75,7 @@ func (s *Stream) startVideoGroup(t *track, pts int64) {
 // while its track is between publications' groups: a follower waits for the
 // lead's first group and joins it at the first frame at or after the group's
 // presentation time. It reports false when the frame is to be dropped.
-func (s *Stream) audioGate(t *track, dts int64) bool {
+func (s *Muxer) audioGate(t *track, dts int64) bool {
 	if t.inGroup || t == s.lead {
 		return true
 	}
@@ -95,7 +95,7 @@ func (s *Stream) audioGate(t *track, dts int64) bool {
 // audioGroup starts a new audio group when the frame at media time tm needs
 // one: the lead's boundary passed, or the cadence for audio without video
 // says so.
-func (s *Stream) audioGroup(t *track, tm int64) {
+func (s *Muxer) audioGroup(t *track, tm int64) {
 	rate := t.cfg.timescale
 	b := t.boundary
 	switch {

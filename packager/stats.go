@@ -2,7 +2,7 @@ package packager
 
 import "sync/atomic"
 
-// Stats are a Stream's counters since New.
+// Stats are a Muxer's counters since New.
 type Stats struct {
 	Frames          uint64 // frames written
 	Objects         uint64 // media objects delivered (catalog excluded)

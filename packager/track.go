@@ -7,7 +7,7 @@ import (
 )
 
 // track is the packaging state of one MoQ track. It lives as long as the
-// Stream, across publications, so that a reconnecting publisher continues
+// Muxer, across publications, so that a reconnecting publisher continues
 // its timeline, sequence numbers and group IDs.
 type track struct {
 	name  string

@@ -23,7 +23,7 @@ type liveStream struct {
 	// mu serialises the packager (one publisher writes at a time) and guards
 	// the fields below; the output callbacks run under it.
 	mu       sync.Mutex
-	pkg      *packager.Stream
+	pkg      *packager.Muxer
 	tracks   map[string]*moq.Track
 	moqrs    *moqRSLayout // nil until a subscriber asks for the moq-rs layout
 	pub      *publication

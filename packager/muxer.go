@@ -13,8 +13,8 @@ import (
 	"github.com/moqgw/moq-gateway/ingest"
 )
 
-// Output receives what a Stream produces; the MoQ side implements it. Calls
-// come from the goroutine that drives the Stream, in order, and must not
+// Output receives what a Muxer produces; the MoQ side implements it. Calls
+// come from the goroutine that drives the Muxer, in order, and must not
 // block on subscribers.
 type Output interface {
 	// Object delivers object `object` of group `group` on the named track
@@ -28,7 +28,7 @@ type Output interface {
 	EndTrack(track string)
 }
 
-// Config configures a Stream. The zero value is usable.
+// Config configures a Muxer. The zero value is usable.
 type Config struct {
 	// FirstGroupID seeds the group IDs of every track; 0 takes wall-clock
 	// milliseconds at stream start, so IDs keep growing across gateway
@@ -46,7 +46,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Errors of the Stream API.
+// Errors of the Muxer API.
 var (
 	ErrClosed       = errors.New("packager: stream closed")
 	ErrNoTracks     = errors.New("packager: publication has no tracks")
@@ -75,13 +75,13 @@ type view struct {
 	tracks       []TrackInfo
 }
 
-// Stream packages one stream path: the publications that come and go on it
+// Muxer packages one stream path: the publications that come and go on it
 // (SetTracks), their frames (WriteFrame), until Close. SetTracks, WriteFrame
 // and Close must not run concurrently: the owner serialises them (a stream
 // calls them under its own lock, so a frame takes one lock on its way to
 // the MoQ track's). The accessors (Track, Tracks, Declares, Stats) may be
 // called from any goroutine.
-type Stream struct {
+type Muxer struct {
 	cfg Config
 	out Output
 	log *slog.Logger
@@ -111,9 +111,9 @@ type Stream struct {
 // built in scratch: the boxes and SEI or slice NAL units in front.
 const scratchLen = 4 << 10
 
-// New returns a Stream that writes to out.
-func New(cfg Config, out Output) *Stream {
-	s := &Stream{
+// New returns a Muxer that writes to out.
+func New(cfg Config, out Output) *Muxer {
+	s := &Muxer{
 		cfg: cfg, out: out, log: cfg.Logger, now: cfg.Now,
 		tracks:  map[string]*track{},
 		scratch: make([]byte, scratchLen),
@@ -168,7 +168,7 @@ func decoderConfigs(tracks []ingest.Track) ([]*decoderConfig, error) {
 // after where they ended, and group IDs keep growing. Tracks the new
 // publication lacks end. Decoder configuration a track lacks is taken from
 // the first keyframe that carries it in band.
-func (s *Stream) SetTracks(tracks []ingest.Track) error {
+func (s *Muxer) SetTracks(tracks []ingest.Track) error {
 	cfgs, err := decoderConfigs(tracks)
 	if err != nil {
 		return err
@@ -218,7 +218,7 @@ func (s *Stream) SetTracks(tracks []ingest.Track) error {
 }
 
 // setSource points a track at its declaration in a new publication.
-func (s *Stream) setSource(t *track, src ingest.Track, cfg *decoderConfig) {
+func (s *Muxer) setSource(t *track, src ingest.Track, cfg *decoderConfig) {
 	t.src, t.srcRate = src, src.Timescale
 	switch {
 	case cfg != nil:
@@ -238,7 +238,7 @@ func (s *Stream) setSource(t *track, src ingest.Track, cfg *decoderConfig) {
 
 // setConfig makes cfg the track's configuration; the next frame out
 // publishes a catalog listing it.
-func (s *Stream) setConfig(t *track, cfg *decoderConfig) {
+func (s *Muxer) setConfig(t *track, cfg *decoderConfig) {
 	if cfg.same(t.cfg) {
 		return
 	}
@@ -254,7 +254,7 @@ func (s *Stream) setConfig(t *track, cfg *decoderConfig) {
 }
 
 // removeTrack ends a track the new publication lacks.
-func (s *Stream) removeTrack(t *track) {
+func (s *Muxer) removeTrack(t *track) {
 	t.index = -1
 	t.published = nil
 	s.catalogDirty = true
@@ -263,7 +263,7 @@ func (s *Stream) removeTrack(t *track) {
 
 // endTrack tells the output that a track that was announced or sent
 // objects gets no more.
-func (s *Stream) endTrack(t *track) {
+func (s *Muxer) endTrack(t *track) {
 	if t.live {
 		t.live = false
 		s.out.EndTrack(t.name)
@@ -273,7 +273,7 @@ func (s *Stream) endTrack(t *track) {
 // resumePoint is where a new publication starts on the common timeline: at
 // the end of the furthest track, so that no track rewinds, or at the
 // wall-clock time for the first one.
-func (s *Stream) resumePoint() *big.Rat {
+func (s *Muxer) resumePoint() *big.Rat {
 	var r *big.Rat
 	for _, t := range s.tracks {
 		if ticks, rate, ok := t.end(); ok && rate > 0 {
@@ -292,7 +292,7 @@ func (s *Stream) resumePoint() *big.Rat {
 // with source DTS dts goes where the stream's origin maps it, never before
 // the end of the track's earlier frames. The first frame the stream emits
 // in a publication sets the origin.
-func (s *Stream) anchor(t *track, dts int64) {
+func (s *Muxer) anchor(t *track, dts int64) {
 	if s.origin == nil {
 		s.origin = new(big.Rat).SetFrac64(dts, int64(t.srcRate))
 	}
@@ -317,7 +317,7 @@ func (s *Stream) anchor(t *track, dts int64) {
 // WriteFrame packages one frame and delivers it, with any catalog it needs
 // first. A frame that cannot be decoded yet is dropped and counted; a
 // malformed one is dropped with an error. Either way the stream goes on.
-func (s *Stream) WriteFrame(f ingest.Frame) error {
+func (s *Muxer) WriteFrame(f ingest.Frame) error {
 	if s.closed {
 		return ErrClosed
 	}
@@ -332,7 +332,7 @@ func (s *Stream) WriteFrame(f ingest.Frame) error {
 	return s.writeAudio(t, &f)
 }
 
-func (s *Stream) writeVideo(t *track, f *ingest.Frame) error {
+func (s *Muxer) writeVideo(t *track, f *ingest.Frame) error {
 	codec := t.src.Codec
 	if f.Keyframe && hasNewParamSets(codec, f.AU, t.cfg) {
 		if err := s.takeParamSets(t, f.AU); err != nil {
@@ -389,7 +389,7 @@ func (s *Stream) writeVideo(t *track, f *ingest.Frame) error {
 
 // takeParamSets makes a keyframe's in-band parameter sets the track's
 // configuration.
-func (s *Stream) takeParamSets(t *track, au [][]byte) error {
+func (s *Muxer) takeParamSets(t *track, au [][]byte) error {
 	ps, err := inbandParamSets(t.src.Codec, au)
 	if err != nil {
 		return err
@@ -409,7 +409,7 @@ func (s *Stream) takeParamSets(t *track, au [][]byte) error {
 	return nil
 }
 
-func (s *Stream) writeAudio(t *track, f *ingest.Frame) error {
+func (s *Muxer) writeAudio(t *track, f *ingest.Frame) error {
 	if t.cfg == nil {
 		s.drop(t, dropNoConfig)
 		return nil
@@ -453,7 +453,7 @@ func (s *Stream) writeAudio(t *track, f *ingest.Frame) error {
 
 // chunk builds the CMAF chunk of a frame in a new slice, and returns the
 // offset of its duration field.
-func (s *Stream) chunk(t *track, f *ingest.Frame, size int, dts int64, dur uint32, cto int32, flags uint32) ([]byte, int) {
+func (s *Muxer) chunk(t *track, f *ingest.Frame, size int, dts int64, dur uint32, cto int32, flags uint32) ([]byte, int) {
 	prft := s.cfg.ProducerReferenceTime
 	decodeTime := uint64(dts)
 	hl := chunkHeaderLen(decodeTime, prft)
@@ -491,7 +491,7 @@ func (s *Stream) chunk(t *track, f *ingest.Frame, size int, dts int64, dur uint3
 
 // flushHeld delivers a track's held video chunk; delta, when not 0, is its
 // exact duration.
-func (s *Stream) flushHeld(t *track, delta uint32) {
+func (s *Muxer) flushHeld(t *track, delta uint32) {
 	h := t.held
 	if h.payload == nil {
 		return
@@ -503,7 +503,7 @@ func (s *Stream) flushHeld(t *track, delta uint32) {
 	s.emit(t, h.group, h.object, h.payload)
 }
 
-func (s *Stream) emit(t *track, group, object uint64, payload []byte) {
+func (s *Muxer) emit(t *track, group, object uint64, payload []byte) {
 	t.emitted, t.live = true, true
 	s.stats.objects.Add(1)
 	s.stats.bytes.Add(uint64(len(payload)))
@@ -512,7 +512,7 @@ func (s *Stream) emit(t *track, group, object uint64, payload []byte) {
 
 // measure feeds the track's bitrate meter and publishes the measured
 // figures once every track that needs them has them.
-func (s *Stream) measure(t *track, tm int64, n int) {
+func (s *Muxer) measure(t *track, tm int64, n int) {
 	if t.meter.add(tm, n) && t.src.Bitrate == 0 {
 		t.measured = true
 		if s.measuredAll() {
@@ -523,12 +523,12 @@ func (s *Stream) measure(t *track, tm int64, n int) {
 
 // drop counts a dropped frame and logs drops of each kind per track,
 // rate-limited.
-func (s *Stream) drop(t *track, r dropReason) {
+func (s *Muxer) drop(t *track, r dropReason) {
 	s.stats.dropped[r].Add(1)
 	s.logDrop(t, r, "dropping frames", nil)
 }
 
-func (s *Stream) logDrop(t *track, r dropReason, msg string, err error) {
+func (s *Muxer) logDrop(t *track, r dropReason, msg string, err error) {
 	k := dropLogKey{r, msg}
 	l := t.logs[k]
 	if l == nil {
@@ -547,7 +547,7 @@ func (s *Stream) logDrop(t *track, r dropReason, msg string, err error) {
 
 // Close delivers a held frame and ends every track, the catalog last.
 // Frames and publications after Close are refused.
-func (s *Stream) Close() {
+func (s *Muxer) Close() {
 	if s.closed {
 		return
 	}
@@ -566,7 +566,7 @@ func (s *Stream) Close() {
 
 // Catalog returns the latest catalog version and its group ID; ok is false
 // before the first one.
-func (s *Stream) Catalog() (catalog []byte, group uint64, ok bool) {
+func (s *Muxer) Catalog() (catalog []byte, group uint64, ok bool) {
 	v := s.view.Load()
 	if v == nil {
 		return nil, 0, false
@@ -575,7 +575,7 @@ func (s *Stream) Catalog() (catalog []byte, group uint64, ok bool) {
 }
 
 // Tracks describes the tracks of the latest catalog.
-func (s *Stream) Tracks() []TrackInfo {
+func (s *Muxer) Tracks() []TrackInfo {
 	v := s.view.Load()
 	if v == nil {
 		return nil
@@ -584,7 +584,7 @@ func (s *Stream) Tracks() []TrackInfo {
 }
 
 // Track describes one track of the latest catalog.
-func (s *Stream) Track(name string) (TrackInfo, bool) {
+func (s *Muxer) Track(name string) (TrackInfo, bool) {
 	if v := s.view.Load(); v != nil {
 		for _, t := range v.tracks {
 			if t.Name == name {
@@ -599,7 +599,7 @@ func (s *Stream) Track(name string) (TrackInfo, bool) {
 // name, whether or not a catalog lists it yet: a subscriber that asks right
 // after the announce (as relays do) waits for its first object instead of
 // being refused.
-func (s *Stream) Declares(name string) bool {
+func (s *Muxer) Declares(name string) bool {
 	if _, ok := s.Track(name); ok {
 		return true
 	}
@@ -608,7 +608,7 @@ func (s *Stream) Declares(name string) bool {
 }
 
 // Stats returns the stream's counters.
-func (s *Stream) Stats() Stats { return s.stats.snapshot() }
+func (s *Muxer) Stats() Stats { return s.stats.snapshot() }
 
 func firstNonEmpty(au [][]byte) []byte {
 	for _, b := range au {

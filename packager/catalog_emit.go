@@ -20,7 +20,7 @@ const (
 // group, listing every track of the current publication whose decoder
 // configuration is known. Tracks whose configuration changed get a new init
 // segment id, and their bitrate is measured anew.
-func (s *Stream) publishCatalog() {
+func (s *Muxer) publishCatalog() {
 	c := Catalog{
 		Version:     CatalogVersion01,
 		GeneratedAt: s.now().UnixMilli(),
@@ -109,7 +109,7 @@ func (t *track) catalogTrack() CatalogTrack {
 // measuredAll reports whether every listed track without a declared bitrate
 // that has sent media has completed its measurement: then one updated
 // catalog carries all the figures.
-func (s *Stream) measuredAll() bool {
+func (s *Muxer) measuredAll() bool {
 	for _, t := range s.order {
 		if t.published != nil && t.src.Bitrate == 0 && t.emitted && !t.measured {
 			return false

@@ -85,7 +85,7 @@ func interleave(lists ...[]ingest.Frame) []ingest.Frame {
 	}
 }
 
-func writeAll(t *testing.T, s *Stream, frames []ingest.Frame) {
+func writeAll(t *testing.T, s *Muxer, frames []ingest.Frame) {
 	t.Helper()
 	for i, f := range frames {
 		require.NoError(t, s.WriteFrame(f), "frame %d", i)
@@ -123,7 +123,7 @@ func checkTrack(t *testing.T, objs []object) []decodedSample {
 	return out
 }
 
-func newTestStream(t *testing.T, cfg Config, tracks ...ingest.Track) (*Stream, *recorder) {
+func newTestStream(t *testing.T, cfg Config, tracks ...ingest.Track) (*Muxer, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	if cfg.Now == nil {
