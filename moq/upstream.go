@@ -71,9 +71,6 @@ type Upstream struct {
 	recycling []bool // the shard is to replace its spent session
 	limit     int    // requests per session; 0: no limit
 	spawn     func(*upstreamShard)
-	// sleep waits d or until ctx ends (reporting false); tests record the
-	// backoff through it.
-	sleep func(ctx context.Context, d time.Duration) bool
 }
 
 // assignment is the shard a live broadcast is announced on.
@@ -117,7 +114,7 @@ func NewUpstream(origin *Origin, cfg UpstreamConfig) *Upstream {
 		cfg.Logger = slog.Default()
 	}
 	u := &Upstream{
-		cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name), sleep: sleepCtx,
+		cfg: cfg, origin: origin, log: cfg.Logger.With("relay", cfg.Name),
 		assign: make(map[string]assignment),
 	}
 	if cfg.MoqRSDraft14 {
@@ -386,7 +383,7 @@ func (sh *upstreamShard) run(ctx context.Context) {
 			wait := u.backoff(failures)
 			failures++
 			u.log.Warn("relay connection failed", "url", u.redacted(), "err", u.scrub(err), "retry_in", wait.Round(time.Millisecond))
-			if !u.sleep(ctx, wait) {
+			if !sleepCtx(ctx, wait) {
 				return
 			}
 			continue
@@ -422,7 +419,7 @@ func (sh *upstreamShard) run(ctx context.Context) {
 		wait := u.backoff(failures)
 		failures++
 		u.log.Warn("relay session ended", "url", u.redacted(), "err", u.scrub(sess.Err()), "retry_in", wait.Round(time.Millisecond))
-		if !u.sleep(ctx, wait) {
+		if !sleepCtx(ctx, wait) {
 			return
 		}
 	}
@@ -483,7 +480,7 @@ func (sh *upstreamShard) watch(ctx context.Context, sess *Session) (newURL strin
 			// that takes longer than goAwayDrain is cut.
 			drain, stop := context.WithCancel(ctx)
 			context.AfterFunc(sess.Context(), stop)
-			sh.u.sleep(drain, goAwayDrain)
+			sleepCtx(drain, goAwayDrain)
 			stop()
 			sess.CloseGracefully(2 * time.Second)
 			return uri, true

@@ -26,7 +26,7 @@ func nal(hdr byte, n int) []byte {
 // BenchmarkPackageVideoFrame packages a 20 KB H.264 P-frame (SEI + slice)
 // from an RTMP publication: the per-frame path of the gateway's target.
 func BenchmarkPackageVideoFrame(b *testing.B) {
-	s := New(Config{FirstGroupID: 1, Now: testNow}, discard{})
+	s := New(Config{FirstGroupID: 1}, discard{})
 	if err := s.SetTracks([]ingest.Track{rtmpH264}); err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func BenchmarkPackageVideoFrame(b *testing.B) {
 // BenchmarkPackageAudioFrame packages a 48 kHz AAC frame with RTMP
 // millisecond timestamps.
 func BenchmarkPackageAudioFrame(b *testing.B) {
-	s := New(Config{FirstGroupID: 1, Now: testNow}, discard{})
+	s := New(Config{FirstGroupID: 1}, discard{})
 	if err := s.SetTracks([]ingest.Track{rtmpAAC}); err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package packager
 import (
 	"encoding/base64"
 	"encoding/json"
+	"time"
 
 	"github.com/moqgw/moq-gateway/ingest"
 )
@@ -23,7 +24,7 @@ const (
 func (s *Muxer) publishCatalog() {
 	c := Catalog{
 		Version:     CatalogVersion01,
-		GeneratedAt: s.now().UnixMilli(),
+		GeneratedAt: time.Now().UnixMilli(),
 		Tracks:      []CatalogTrack{},
 	}
 	infos := make([]TrackInfo, 0, len(s.order))

@@ -2,6 +2,7 @@ package packager
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/Eyevinn/mp4ff/bits"
@@ -105,35 +106,37 @@ func TestNTPTime(t *testing.T) {
 // TestChunkPathsAgree packages the same frames through the scratch-and-
 // append path and the plain make path and requires identical bytes.
 func TestChunkPathsAgree(t *testing.T) {
-	frames := []ingest.Frame{
-		{Track: 0, Keyframe: true, AU: [][]byte{aud, nal(0x06, 5000), h264SPS, h264PPS, idrSlice}}, // head beyond scratch
-		{Track: 0, DTS: 40, PTS: 80, AU: [][]byte{nal(0x06, 30), pSlice, aud}},                     // trailing AUD
-		{Track: 0, DTS: 80, PTS: 120, AU: [][]byte{pSlice}},
-		{Track: 0, DTS: 120, PTS: 160, AU: [][]byte{h264SPS640, pSlice}}, // unknown SPS stays in band
-		{Track: 1, DTS: 0, PTS: 0, AU: [][]byte{{1, 2}, {3, 4, 5}, {}}},
-		{Track: 1, DTS: 21, PTS: 21, AU: [][]byte{{6}}},
-	}
-	run := func(scratch bool) []object {
-		s, rec := newTestStream(t, Config{ProducerReferenceTime: true}, rtmpH264, rtmpAAC)
-		if !scratch {
-			s.scratch = nil
+	synctest.Test(t, func(t *testing.T) {
+		frames := []ingest.Frame{
+			{Track: 0, Keyframe: true, AU: [][]byte{aud, nal(0x06, 5000), h264SPS, h264PPS, idrSlice}}, // head beyond scratch
+			{Track: 0, DTS: 40, PTS: 80, AU: [][]byte{nal(0x06, 30), pSlice, aud}},                     // trailing AUD
+			{Track: 0, DTS: 80, PTS: 120, AU: [][]byte{pSlice}},
+			{Track: 0, DTS: 120, PTS: 160, AU: [][]byte{h264SPS640, pSlice}}, // unknown SPS stays in band
+			{Track: 1, DTS: 0, PTS: 0, AU: [][]byte{{1, 2}, {3, 4, 5}, {}}},
+			{Track: 1, DTS: 21, PTS: 21, AU: [][]byte{{6}}},
 		}
-		for _, f := range frames {
-			f.Received = testEpoch
-			require.NoError(t, s.WriteFrame(f))
+		run := func(scratch bool) []object {
+			s, rec := newTestStream(t, Config{ProducerReferenceTime: true}, rtmpH264, rtmpAAC)
+			if !scratch {
+				s.scratch = nil
+			}
+			for _, f := range frames {
+				f.Received = testEpoch
+				require.NoError(t, s.WriteFrame(f))
+			}
+			return rec.objects
 		}
-		return rec.objects
-	}
-	with, without := run(true), run(false)
-	require.Equal(t, len(without), len(with))
-	for i := range with {
-		require.Equal(t, without[i].payload, with[i].payload, "object %d", i)
-		if with[i].track != CatalogTrackName {
-			require.Equal(t, len(with[i].payload), cap(with[i].payload), "object %d: no slack to write into", i)
+		with, without := run(true), run(false)
+		require.Equal(t, len(without), len(with))
+		for i := range with {
+			require.Equal(t, without[i].payload, with[i].payload, "object %d", i)
+			if with[i].track != CatalogTrackName {
+				require.Equal(t, len(with[i].payload), cap(with[i].payload), "object %d: no slack to write into", i)
+			}
 		}
-	}
-	// The keyframe sample: SEI and IDR slice, the AUD and the parameter
-	// sets the init segment holds left out.
-	d := decodeChunk(t, with[1].payload)
-	require.Equal(t, 4+5000+4+len(idrSlice), len(d.data))
+		// The keyframe sample: SEI and IDR slice, the AUD and the parameter
+		// sets the init segment holds left out.
+		d := decodeChunk(t, with[1].payload)
+		require.Equal(t, 4+5000+4+len(idrSlice), len(d.data))
+	})
 }

@@ -234,7 +234,7 @@ func readAV1MP4(t *testing.T, path string) source {
 func pack(t *testing.T, src source, cfg Config) (*Muxer, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	cfg.Now, cfg.FirstGroupID = testNow, 1000
+	cfg.FirstGroupID = 1000
 	s := New(cfg, rec)
 	require.NoError(t, s.SetTracks(src.tracks))
 	for i, f := range src.frames {

@@ -45,10 +45,9 @@ var (
 	rtpOpus  = ingest.Track{Codec: ingest.CodecOpus, Timescale: 48000, SampleRate: 48000, Channels: 2}
 )
 
-// testEpoch is the pinned wall clock of the tests.
-var testEpoch = time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
-
-func testNow() time.Time { return testEpoch }
+// testEpoch is the wall clock of the tests, which run in a synctest
+// bubble: its fake clock starts there and moves only when they sleep.
+var testEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // object is one delivered object.
 type object struct {

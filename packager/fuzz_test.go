@@ -164,7 +164,7 @@ func FuzzWriteFrame(f *testing.F) {
 	}, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rec := &recorder{}
-		s := New(Config{FirstGroupID: 1, Now: testNow, ExactDurations: len(data)%2 == 1, ProducerReferenceTime: true}, rec)
+		s := New(Config{FirstGroupID: 1, ExactDurations: len(data)%2 == 1, ProducerReferenceTime: true}, rec)
 		require.NoError(t, s.SetTracks([]ingest.Track{
 			rtmpH264,
 			{Codec: ingest.CodecH265, Timescale: 90000},
@@ -202,7 +202,7 @@ func FuzzWriteFrame(f *testing.F) {
 
 func newTestStreamF(f *testing.F) (*Muxer, *recorder) {
 	rec := &recorder{}
-	s := New(Config{FirstGroupID: 1, Now: testNow}, rec)
+	s := New(Config{FirstGroupID: 1}, rec)
 	if err := s.SetTracks([]ingest.Track{rtmpH264, rtmpAAC}); err != nil {
 		f.Fatal(err)
 	}

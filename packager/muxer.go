@@ -42,8 +42,6 @@ type Config struct {
 	ProducerReferenceTime bool
 	// Logger receives the stream's events; nil discards them.
 	Logger *slog.Logger
-	// Now is the wall clock (time.Now when nil); tests pin it.
-	Now func() time.Time
 }
 
 // Errors of the Muxer API.
@@ -85,7 +83,6 @@ type Muxer struct {
 	cfg Config
 	out Output
 	log *slog.Logger
-	now func() time.Time
 
 	tracks       map[string]*track // every track ever seen, by name
 	order        []*track          // the current publication's tracks by index
@@ -114,19 +111,16 @@ const scratchLen = 4 << 10
 // New returns a Muxer that writes to out.
 func New(cfg Config, out Output) *Muxer {
 	s := &Muxer{
-		cfg: cfg, out: out, log: cfg.Logger, now: cfg.Now,
+		cfg: cfg, out: out, log: cfg.Logger,
 		tracks:  map[string]*track{},
 		scratch: make([]byte, scratchLen),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
 	s.nextGroup = cfg.FirstGroupID
 	if s.nextGroup == 0 {
-		s.nextGroup = uint64(s.now().UnixMilli())
+		s.nextGroup = uint64(time.Now().UnixMilli())
 	}
 	s.catalogGroup = s.nextGroup
 	return s
@@ -283,7 +277,7 @@ func (s *Muxer) resumePoint() *big.Rat {
 		}
 	}
 	if r == nil {
-		r = new(big.Rat).SetFrac64(s.now().UnixMilli(), 1000)
+		r = new(big.Rat).SetFrac64(time.Now().UnixMilli(), 1000)
 	}
 	return r
 }
@@ -462,7 +456,7 @@ func (s *Muxer) chunk(t *track, f *ingest.Frame, size int, dts int64, dur uint32
 	if prft {
 		rt := f.Received
 		if rt.IsZero() {
-			rt = s.now()
+			rt = time.Now()
 		}
 		cs.prft = ntpTime(rt)
 	}
