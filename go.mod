@@ -10,6 +10,7 @@ require (
 	github.com/bluenviron/gortsplib/v5 v5.6.4
 	github.com/bluenviron/mediacommon/v2 v2.9.3
 	github.com/datarhei/gosrt v0.11.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/pion/rtp v1.10.5
 	github.com/prometheus/client_golang v1.23.2
 	github.com/quic-go/quic-go v0.64.0

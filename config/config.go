@@ -24,6 +24,9 @@ type Config struct {
 	HTTP     HTTP         `yaml:"http"`
 	Packager Packager     `yaml:"packager"`
 	Streams  []StreamRule `yaml:"streams"`
+	// Tokens are the keys that sign the JWTs subscribers (and publishers)
+	// may present.
+	Tokens []TokenKey `yaml:"tokens"`
 	// Grace is how long a stream waits for its publisher to reconnect.
 	Grace Duration `yaml:"grace"`
 	// Relays are upstream MoQ relays every stream (or a selection) is
@@ -132,6 +135,25 @@ type StreamRule struct {
 	Policy string `yaml:"policy"`
 	// Relays names the relays this path goes to; empty means all.
 	Relays []string `yaml:"relays"`
+	// Read is who may watch over MoQ: "open" (default), "key" (the
+	// stream's key as AUTHORIZATION_TOKEN or ?jwt=) or "token" (a JWT
+	// signed by one of tokens whose get claim covers the path).
+	Read string `yaml:"read"`
+}
+
+// TokenKey is a key that signs JWTs in moq-dev's scheme (claims root,
+// put, get, exp).
+type TokenKey struct {
+	// Alg is HS256 or EdDSA.
+	Alg string `yaml:"alg"`
+	// Secret is the HS256 secret (at least 16 bytes), or SecretFile names
+	// a file holding it.
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+	// PublicKey is the Ed25519 public key as base64 (standard or URL) of
+	// its 32 bytes, or PublicKeyFile a PEM "PUBLIC KEY" file.
+	PublicKey     string `yaml:"public_key"`
+	PublicKeyFile string `yaml:"public_key_file"`
 }
 
 // Relay is an upstream MoQ relay.

@@ -107,6 +107,34 @@ func (c *Config) Validate() error {
 				add("%s.relays: no relay named %q", key, name)
 			}
 		}
+		switch s.Read {
+		case "", "open":
+		case "key":
+			if s.Key == "" && s.Pass == "" {
+				add("%s.read: key needs the rule's key (or pass)", key)
+			}
+		case "token":
+			if len(c.Tokens) == 0 {
+				add("%s.read: token needs a key in tokens", key)
+			}
+		default:
+			add("%s.read: %q is not open, key or token", key, s.Read)
+		}
+	}
+	for i, k := range c.Tokens {
+		key := fmt.Sprintf("tokens[%d]", i)
+		switch k.Alg {
+		case "HS256":
+			if (k.Secret == "") == (k.SecretFile == "") {
+				add("%s: an HS256 key needs secret or secret_file", key)
+			}
+		case "EdDSA":
+			if (k.PublicKey == "") == (k.PublicKeyFile == "") {
+				add("%s: an EdDSA key needs public_key or public_key_file", key)
+			}
+		default:
+			add("%s.alg: %q is not HS256 or EdDSA", key, k.Alg)
+		}
 	}
 	return errors.Join(errs...)
 }

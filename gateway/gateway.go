@@ -68,6 +68,9 @@ type listener interface {
 // New builds the gateway from a validated cfg and binds every listener.
 func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 	g := &Gateway{cfg: cfg, log: log, auth: ingest.NewAuth(authRules(cfg)), origin: moq.NewOrigin()}
+	if g.auth.Tokens, err = tokenKeys(cfg.Tokens); err != nil {
+		return nil, err
+	}
 	if g.auth.Open() {
 		log.Warn("PUBLISHING IS OPEN: no streams are configured, so anyone who can reach the ingest ports may publish any path; add a 'streams' list with keys to restrict it")
 	}
@@ -151,9 +154,12 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 			Origin:           g.origin,
 			TLSConfig:        tlsConf,
 			WebTransportPath: cfg.MoQ.WebTransportPath,
-			Session:          moq.SessionConfig{Implementation: Implementation + "/" + buildinfo.Version()},
-			Logger:           log.With("component", "moq"),
-			ShutdownTimeout:  2 * time.Second,
+			Session: moq.SessionConfig{
+				Implementation: Implementation + "/" + buildinfo.Version(),
+				Authorize:      g.authorize,
+			},
+			Logger:          log.With("component", "moq"),
+			ShutdownTimeout: 2 * time.Second,
 		}
 		if err := g.moq.Listen(); err != nil {
 			return nil, err
@@ -264,7 +270,10 @@ func (g *Gateway) Run(ctx context.Context) error {
 func authRules(cfg config.Config) []ingest.PathRule {
 	rules := make([]ingest.PathRule, 0, len(cfg.Streams))
 	for _, s := range cfg.Streams {
-		r := ingest.PathRule{Path: s.Path, User: s.User, Pass: s.Pass, Passphrase: s.Passphrase, Policy: ingest.Policy(s.Policy)}
+		r := ingest.PathRule{
+			Path: s.Path, User: s.User, Pass: s.Pass, Passphrase: s.Passphrase,
+			Policy: ingest.Policy(s.Policy), Read: ingest.ReadPolicy(s.Read),
+		}
 		if s.Key != "" {
 			r.Pass = s.Key
 		}

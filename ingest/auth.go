@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"strings"
+	"time"
 )
 
 // ErrAuth reports rejected publish credentials. Its text is the stable log
@@ -38,11 +39,30 @@ type PathRule struct {
 	Passphrase string
 	// Policy applies when a second publisher arrives; empty means replace.
 	Policy Policy
+	// Read is who may watch the path over MoQ; empty means ReadOpen.
+	Read ReadPolicy
 }
 
-// Auth decides who may publish where. With no rules publishing is open.
+// ReadPolicy says who may watch a path.
+type ReadPolicy string
+
+// Read policies.
+const (
+	// ReadOpen lets anyone watch.
+	ReadOpen ReadPolicy = "open"
+	// ReadKey wants the rule's key (Pass) as the subscriber's token.
+	ReadKey ReadPolicy = "key"
+	// ReadToken wants a JWT whose get claim covers the path.
+	ReadToken ReadPolicy = "token"
+)
+
+// Auth decides who may publish where, and who may watch. With no rules
+// publishing and watching are open.
 type Auth struct {
 	rules []PathRule
+	// Tokens verifies JWTs: a publisher may present one, with a put claim
+	// covering its path, instead of a key; ReadToken paths require one.
+	Tokens *TokenKeys
 }
 
 // NewAuth returns an Auth over rules, which are matched exact path first,
@@ -89,9 +109,53 @@ func matchLen(pattern, path string) int {
 	return -1
 }
 
-// CheckPublish returns nil when c may publish on path, else ErrAuth.
+// CheckRead returns nil when a holder of tokens (a subscriber's
+// AUTHORIZATION_TOKEN or ?jwt= values) may watch path, else ErrAuth or
+// ErrTokenExpired.
+func (a *Auth) CheckRead(path string, tokens []string) error {
+	r, _ := a.Rule(path)
+	switch r.Read {
+	case "", ReadOpen:
+		return nil
+	case ReadKey:
+		for _, t := range tokens {
+			if r.Pass != "" && subtle.ConstantTimeCompare([]byte(r.Pass), []byte(t)) == 1 {
+				return nil
+			}
+		}
+		return ErrAuth
+	}
+	err := ErrAuth
+	for _, t := range tokens {
+		g, verr := a.Tokens.Verify(t)
+		switch {
+		case verr == nil && g.MayRead(path, time.Now()):
+			return nil
+		case errors.Is(verr, ErrTokenExpired):
+			err = verr
+		}
+	}
+	return err
+}
+
+// tokenMayPublish reports whether pass is a token whose put claim covers
+// path.
+func (a *Auth) tokenMayPublish(path, pass string) bool {
+	if a.Tokens == nil || strings.Count(pass, ".") != 2 {
+		return false
+	}
+	g, err := a.Tokens.Verify(pass)
+	return err == nil && g.MayPublish(path, time.Now())
+}
+
+// CheckPublish returns nil when c may publish on path, else ErrAuth. A JWT
+// as the password (or stream key) whose put claim covers path is accepted
+// on any rule.
 func (a *Auth) CheckPublish(path string, c Credentials) error {
 	if a.Open() {
+		return nil
+	}
+	if a.tokenMayPublish(path, c.Pass) {
 		return nil
 	}
 	r, ok := a.Rule(path)

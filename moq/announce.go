@@ -25,7 +25,7 @@ func (s *Session) wireNamespace(ns Namespace) Namespace {
 
 // visible reports whether this peer may see b (SessionConfig.AnnounceFilter).
 func (s *Session) visible(b *Broadcast) bool {
-	return s.cfg.AnnounceFilter == nil || s.cfg.AnnounceFilter(b)
+	return (s.cfg.AnnounceFilter == nil || s.cfg.AnnounceFilter(b)) && s.mayRead(b.Namespace(), nil) == nil
 }
 
 // wantsAnnounce reports whether b is announced to this peer with

@@ -87,6 +87,9 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInternalError,
 			"more than %d subscriptions", s.cfg.MaxSubscriptions)
 	}
+	if err := s.mayRead(Namespace(m.Namespace), m.Params.AuthorizationTokens); err != nil {
+		return s.refuseRead(wire.KindSubscribe, m.RequestID, Namespace(m.Namespace), err)
+	}
 	t := s.resolveTrack(m.Namespace, m.TrackName)
 	if t == nil {
 		s.log.Debug("subscribe to unknown track", "namespace", Namespace(m.Namespace).String(), "track", m.TrackName)
@@ -235,6 +238,9 @@ func (s *Session) onTrackStatus(m *wire.TrackStatus) error {
 		return err
 	}
 	v := s.answerVersion(m.Draft14Layout)
+	if err := s.mayRead(Namespace(m.Namespace), m.Params.AuthorizationTokens); err != nil {
+		return s.refuseRead(wire.KindTrackStatus, m.RequestID, Namespace(m.Namespace), err)
+	}
 	t := s.resolveTrack(m.Namespace, m.TrackName)
 	if t == nil {
 		return s.refuseAs(v, wire.KindTrackStatus, m.RequestID, wire.RequestDoesNotExist,

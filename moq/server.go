@@ -182,7 +182,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			ws.CloseWithError(webtransport.SessionErrorCode(wire.SessionVersionNegotiationFailed), reason)
 			return
 		}
-		s.runSession(sessCtx, wtConn{ws}, v)
+		s.runSession(sessCtx, wtConn{ws}, v, r.URL.RequestURI())
 	})
 
 	serveCtx, cancel := context.WithCancel(ctx)
@@ -198,9 +198,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		switch qc.ConnectionState().TLS.NegotiatedProtocol {
 		case wire.ALPNDraft16:
-			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft16) })
+			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft16, "") })
 		case wire.ALPNDraft14:
-			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft14) })
+			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft14, "") })
 		case alpnH3:
 			s.wg.Go(func() {
 				if err := wt.ServeQUICConn(qc); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -241,8 +241,9 @@ func (s *Server) versions() ([]wire.Version, []string, error) {
 
 // runSession runs one session to its end. It recovers from panics so a bug
 // triggered by one peer closes only that peer's session.
-func (s *Server) runSession(ctx context.Context, c conn, v wire.Version) {
+func (s *Server) runSession(ctx context.Context, c conn, v wire.Version, path string) {
 	sess := newSession(c, false, v, s.Origin, s.Session, s.logger())
+	sess.path = path
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger().Error("moq session panic", "remote", c.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))

@@ -56,6 +56,10 @@ type SessionConfig struct {
 	// AnnounceFilter, when set, selects the broadcasts this peer is told of
 	// and may subscribe to (per-path relay selection).
 	AnnounceFilter func(*Broadcast) bool
+	// Authorize, when set, is asked once a peer's SETUP arrived what that
+	// session may read; see Credentials and ReadAccess. An error closes the
+	// session with UNAUTHORIZED.
+	Authorize func(Credentials) (ReadAccess, error)
 	// NoAnnounce announces to the peer only the broadcasts under a prefix
 	// it asked for with SUBSCRIBE_NAMESPACE, instead of all of them.
 	NoAnnounce bool
@@ -94,7 +98,8 @@ type Session struct {
 	ids       *requestIDs
 	moqRS     bool
 	peerImpl  string
-	path      string // PATH of a raw QUIC client (client side: what we send)
+	path      string // PATH of a raw QUIC client, or a WebTransport request's path and query
+	read      ReadAccess
 	authority string // AUTHORITY a raw QUIC client sends
 
 	ctx    context.Context

@@ -127,6 +127,13 @@ func (s *Session) serverSetup(context.Context) error {
 			return err
 		}
 	}
+	if s.cfg.Authorize != nil {
+		read, err := s.cfg.Authorize(s.credentials(cs.Params.AuthorizationTokens))
+		if err != nil {
+			return sessionErrorf(wire.SessionUnauthorized, "%v", err)
+		}
+		s.read = read
+	}
 	s.peerImpl = cs.Params.Implementation
 	if s.version == wire.Draft14 && (isMoqRS(s.peerImpl) || moqRS14Setup(cs.Params)) {
 		s.setMoqRS()

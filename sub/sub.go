@@ -35,6 +35,7 @@ type subOptions struct {
 	insecure  bool
 	logFormat string
 	wait      time.Duration
+	token     string
 	stdout    string
 	wallclock bool
 }
@@ -60,6 +61,7 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until the stream ends or SIGINT)")
 	fs.StringVar(&o.draft, "draft", "auto", "MoQT draft: auto, 14 or 16")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (self-signed gateways)")
+	fs.StringVar(&o.token, "token", "", "authorization token (a JWT, or a stream key) sent as AUTHORIZATION_TOKEN in SETUP")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&o.wait, "wait", 10*time.Second, "how long to keep trying while the namespace does not exist yet (0: fail at once)")
 	fs.BoolVar(&o.wallclock, "wallclock", false, "keep the gateway's decode times (the wall clock since 1970) instead of starting the files at 0")
@@ -142,7 +144,7 @@ func subscribeToFiles(ctx context.Context, o subOptions, versions []wire.Version
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	sess, err := moq.Dial(dialCtx, o.url, moq.DialOptions{
 		Versions: versions, TLSConfig: tlsConf, Logger: log,
-		Session: moq.SessionConfig{Implementation: implementation},
+		Session: moq.SessionConfig{Implementation: implementation, AuthorizationToken: []byte(o.token)},
 	})
 	cancel()
 	if err != nil {
