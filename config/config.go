@@ -27,6 +27,8 @@ type Config struct {
 	// Tokens are the keys that sign the JWTs subscribers (and publishers)
 	// may present.
 	Tokens []TokenKey `yaml:"tokens"`
+	// AuthHook, when its URL is set, decides every publish and read.
+	AuthHook AuthHook `yaml:"auth_hook"`
 	// Grace is how long a stream waits for its publisher to reconnect.
 	Grace Duration `yaml:"grace"`
 	// Relays are upstream MoQ relays every stream (or a selection) is
@@ -139,6 +141,14 @@ type StreamRule struct {
 	// stream's key as AUTHORIZATION_TOKEN or ?jwt=) or "token" (a JWT
 	// signed by one of tokens whose get claim covers the path).
 	Read string `yaml:"read"`
+}
+
+// AuthHook is an HTTP endpoint asked before each publish and read: a POST
+// of JSON {action, protocol, path, user, password, tokens, remote}; 2xx
+// allows.
+type AuthHook struct {
+	URL     string   `yaml:"url"`
+	Timeout Duration `yaml:"timeout"` // default 2s
 }
 
 // TokenKey is a key that signs JWTs in moq-dev's scheme (claims root,

@@ -121,6 +121,14 @@ func (c *Config) Validate() error {
 			add("%s.read: %q is not open, key or token", key, s.Read)
 		}
 	}
+	if u := c.AuthHook.URL; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			add("auth_hook.url: %q is not an http(s) URL", u)
+		}
+	}
+	if c.AuthHook.Timeout < 0 {
+		add("auth_hook.timeout: negative")
+	}
 	for i, k := range c.Tokens {
 		key := fmt.Sprintf("tokens[%d]", i)
 		switch k.Alg {

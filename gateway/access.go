@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
@@ -78,9 +79,25 @@ func ed25519Key(k config.TokenKey) (ed25519.PublicKey, error) {
 // authorize is the MoQ server's SessionConfig.Authorize: a session reads
 // what the path rules let its tokens (SETUP's, the URL's jwt, and each
 // request's own) read.
+// An auth hook's answers are kept for the session: it is asked once per
+// path, not for every announcement and request.
 func (g *Gateway) authorize(c moq.Credentials) (moq.ReadAccess, error) {
+	var mu sync.Mutex
+	hookSaid := map[string]error{}
 	return func(ns moq.Namespace, tokens []string) error {
-		err := g.auth.CheckRead(strings.Join(ns, "/"), append(tokens, c.Tokens...))
+		path := strings.Join(ns, "/")
+		creds := ingest.Credentials{Tokens: append(tokens, c.Tokens...), Proto: "moq", Remote: c.Remote}
+		if g.auth.Hook != nil && len(tokens) == 0 {
+			mu.Lock()
+			defer mu.Unlock()
+			if err, ok := hookSaid[path]; ok {
+				return err
+			}
+			err := g.auth.CheckRead(path, creds)
+			hookSaid[path] = err
+			return err
+		}
+		err := g.auth.CheckRead(path, creds)
 		if errors.Is(err, ingest.ErrTokenExpired) {
 			return fmt.Errorf("%w: %w", moq.ErrTokenExpired, err)
 		}

@@ -71,6 +71,10 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 	if g.auth.Tokens, err = tokenKeys(cfg.Tokens); err != nil {
 		return nil, err
 	}
+	if cfg.AuthHook.URL != "" {
+		g.auth.Hook = &ingest.AuthHook{URL: cfg.AuthHook.URL, Timeout: time.Duration(cfg.AuthHook.Timeout)}
+		log.Info("publish and read are decided by the auth hook", "url", cfg.AuthHook.URL)
+	}
 	if g.auth.Open() {
 		log.Warn("PUBLISHING IS OPEN: no streams are configured, so anyone who can reach the ingest ports may publish any path; add a 'streams' list with keys to restrict it")
 	}

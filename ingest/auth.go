@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"strings"
@@ -22,10 +23,14 @@ const (
 	PolicyReject Policy = "reject"
 )
 
-// Credentials are what a publisher presented. A bare stream key (RTMP
-// "?key=", SRT "s=") is a Pass with an empty User.
+// Credentials are what a publisher or subscriber presented. A bare stream
+// key (RTMP "?key=", SRT "s=") is a Pass with an empty User; Tokens are a
+// MoQ subscriber's. Proto and Remote tell the auth hook where they came
+// from.
 type Credentials struct {
-	User, Pass string
+	User, Pass    string
+	Tokens        []string
+	Proto, Remote string
 }
 
 // PathRule allows publishing on a path. Path is a clean stream path, "prefix/*"
@@ -63,6 +68,9 @@ type Auth struct {
 	// Tokens verifies JWTs: a publisher may present one, with a put claim
 	// covering its path, instead of a key; ReadToken paths require one.
 	Tokens *TokenKeys
+	// Hook, when set, decides every publish and read instead of the rules
+	// (which still give policy, passphrase and relays).
+	Hook *AuthHook
 }
 
 // NewAuth returns an Auth over rules, which are matched exact path first,
@@ -72,7 +80,7 @@ func NewAuth(rules []PathRule) *Auth {
 }
 
 // Open reports whether any publisher may publish anywhere without credentials.
-func (a *Auth) Open() bool { return a == nil || len(a.rules) == 0 }
+func (a *Auth) Open() bool { return a == nil || (len(a.rules) == 0 && a.Hook == nil) }
 
 // Rule returns the rule governing path, if any.
 func (a *Auth) Rule(path string) (PathRule, bool) {
@@ -109,10 +117,14 @@ func matchLen(pattern, path string) int {
 	return -1
 }
 
-// CheckRead returns nil when a holder of tokens (a subscriber's
+// CheckRead returns nil when a holder of c.Tokens (a subscriber's
 // AUTHORIZATION_TOKEN or ?jwt= values) may watch path, else ErrAuth or
 // ErrTokenExpired.
-func (a *Auth) CheckRead(path string, tokens []string) error {
+func (a *Auth) CheckRead(path string, c Credentials) error {
+	if a != nil && a.Hook != nil {
+		return a.Hook.Ask(context.Background(), HookRequest{Action: "read", Protocol: c.Proto, Path: path, Tokens: c.Tokens, Remote: c.Remote})
+	}
+	tokens := c.Tokens
 	r, _ := a.Rule(path)
 	switch r.Read {
 	case "", ReadOpen:
@@ -152,6 +164,11 @@ func (a *Auth) tokenMayPublish(path, pass string) bool {
 // as the password (or stream key) whose put claim covers path is accepted
 // on any rule.
 func (a *Auth) CheckPublish(path string, c Credentials) error {
+	if a != nil && a.Hook != nil {
+		return a.Hook.Ask(context.Background(), HookRequest{
+			Action: "publish", Protocol: c.Proto, Path: path, User: c.User, Password: c.Pass, Remote: c.Remote,
+		})
+	}
 	if a.Open() {
 		return nil
 	}

@@ -260,6 +260,10 @@ func (c *conn) negotiate() (streamCommand, target, error) {
 	if adobe && !t.hasCreds() {
 		creds = s.adobeCredentials(login, t.path, time.Now())
 	}
+	creds.Proto, creds.Remote = proto, c.nc.RemoteAddr().String()
+	if s.TLSConfig != nil {
+		creds.Proto = "rtmps"
+	}
 	if err := s.Auth.CheckPublish(t.path, creds); err != nil {
 		s.rejected.Add(1)
 		s.authFailures.Add(1)

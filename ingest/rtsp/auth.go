@@ -61,7 +61,8 @@ func parseAuthorization(v base.HeaderValue) (presented, bool) {
 // picks digest when offered) are verified against the path's configured
 // password and then passed to CheckPublish, which still checks the user.
 func authorize(a *ingest.Auth, conn *gortsplib.ServerConn, req *base.Request, path string) error {
-	if a.CheckPublish(path, ingest.Credentials{}) == nil {
+	from := ingest.Credentials{Proto: "rtsp", Remote: conn.NetConn().RemoteAddr().String()}
+	if a.CheckPublish(path, from) == nil {
 		return nil
 	}
 	p, ok := parseAuthorization(req.Header["Authorization"])
@@ -69,7 +70,8 @@ func authorize(a *ingest.Auth, conn *gortsplib.ServerConn, req *base.Request, pa
 		conn.VerifyCredentials(req, nonceUser, "")
 		return errNoCredentials
 	}
-	creds := ingest.Credentials{User: p.user, Pass: p.pass}
+	creds := from
+	creds.User, creds.Pass = p.user, p.pass
 	if p.digest {
 		rule, _ := a.Rule(path)
 		if !conn.VerifyCredentials(req, p.user, rule.Pass) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/auth"
 
 	"github.com/moqgw/moq-gateway/ingest"
 )
@@ -213,7 +214,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("rtsp: no sink")
 	}
 	h := &handler{s: s, ctx: ctx, sessions: make(map[*gortsplib.ServerSession]*session)}
+	var methods []auth.VerifyMethod
+	if s.Auth != nil && s.Auth.Hook != nil {
+		// The hook needs the password itself, which Digest never sends.
+		methods = []auth.VerifyMethod{auth.VerifyMethodBasic}
+	}
 	srv := &gortsplib.Server{
+		AuthMethods:  methods,
 		Handler:      h,
 		RTSPAddress:  s.ln.Addr().String(),
 		ReadTimeout:  timeout(s.ReadTimeout),

@@ -212,7 +212,9 @@ func (s *Server) handshake(ctx context.Context, req srt.ConnRequest) {
 	}
 	log = log.With("path", id.Path)
 
-	if err := s.Auth.CheckPublish(id.Path, id.Creds); err != nil {
+	creds := id.Creds
+	creds.Proto, creds.Remote = "srt", req.RemoteAddr().String()
+	if err := s.Auth.CheckPublish(id.Path, creds); err != nil {
 		s.stats.authFailures.Add(1)
 		s.reject(req, srt.REJX_UNAUTHORIZED, log, ingest.ErrAuth.Error(), errors.New("credentials"))
 		return
