@@ -70,6 +70,9 @@ type RTMP struct {
 type SRT struct {
 	Listen  string   `yaml:"listen"` // "" disables SRT
 	Latency Duration `yaml:"latency"`
+	// MaxConnsPerIP bounds the connections one address may hold, and the
+	// rate of new ones; 0 means 32, -1 no bound.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 }
 
 // RTSP configures the RTSP listeners.
@@ -91,6 +94,10 @@ type MoQ struct {
 	WebTransportPath string `yaml:"webtransport_path"`
 	// AudioDelivery is "stream" or "datagram".
 	AudioDelivery string `yaml:"audio_delivery"`
+	// MaxConnsPerIP bounds the QUIC connections (raw QUIC and
+	// WebTransport) one address may hold, and the rate of new ones; 0
+	// means 256 (an office of viewers behind one NAT), -1 no bound.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 }
 
 // TLS holds the certificate of the MoQ server (and RTMPS/RTSPS). Without

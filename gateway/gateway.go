@@ -132,7 +132,10 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 		g.hints = append(g.hints, hint{"publish", "rtmp", "ffmpeg -re -i IN -c copy -f flv rtmp://" + hostPort(servers[0].LocalAddr()) + "/live/NAME"})
 	}
 	if cfg.SRT.Listen != "" {
-		g.srt = &srt.Server{Addr: cfg.SRT.Listen, Sink: g.reg, Auth: g.auth, Latency: time.Duration(cfg.SRT.Latency), Logger: log}
+		g.srt = &srt.Server{
+			Addr: cfg.SRT.Listen, Sink: g.reg, Auth: g.auth, Latency: time.Duration(cfg.SRT.Latency),
+			MaxConnsPerIP: cfg.SRT.MaxConnsPerIP, Logger: log,
+		}
 		if err := listen("srt", g.srt); err != nil {
 			return nil, fmt.Errorf("srt listen %s: %w", cfg.SRT.Listen, err)
 		}
@@ -164,6 +167,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 			},
 			Logger:          log.With("component", "moq"),
 			ShutdownTimeout: 2 * time.Second,
+			Admit:           moqLimiter(cfg.MoQ.MaxConnsPerIP, log).Admit,
 		}
 		if err := g.moq.Listen(); err != nil {
 			return nil, err
@@ -188,6 +192,35 @@ func New(cfg config.Config, log *slog.Logger) (_ *Gateway, err error) {
 		g.http = &http.Server{Handler: g.statusHandler(), ReadHeaderTimeout: 5 * time.Second}
 	}
 	return g, nil
+}
+
+// Bounds on MoQ connections: in all, and from one address by default.
+const (
+	maxMoQConns          = 10000
+	defaultMoQConnsPerIP = 256
+)
+
+// moqLimiter bounds the MoQ server's connections (perIP: 0 the default,
+// -1 none) and logs its refusals, rate-limited.
+func moqLimiter(perIP int, log *slog.Logger) *admitLog {
+	if perIP == 0 {
+		perIP = defaultMoQConnsPerIP
+	}
+	return &admitLog{l: ingest.NewAddrLimiter(maxMoQConns, perIP), log: ingest.NewRateLog(log, slog.LevelWarn, "moq: connection limit reached")}
+}
+
+// admitLog is a ConnLimiter whose refusals are logged.
+type admitLog struct {
+	l   *ingest.ConnLimiter
+	log *ingest.RateLog
+}
+
+func (a *admitLog) Admit(remote net.Addr) (func(), bool) {
+	release, ok := a.l.Admit(remote)
+	if !ok {
+		a.log.Log("remote", remote.String())
+	}
+	return release, ok
 }
 
 // close releases what New bound, for a gateway that will not Run.

@@ -3,6 +3,8 @@ package ingest
 import (
 	"net"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -34,4 +36,34 @@ func TestConnLimiter(t *testing.T) {
 		_, ok := unbounded.Admit(a)
 		require.True(t, ok)
 	}
+}
+
+func TestConnLimiterRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := NewConnLimiter(0, 0).WithRate(2, 3)
+		a := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
+		b := &net.TCPAddr{IP: net.IPv6loopback, Port: 1}
+		admitted := func(addr net.Addr) bool {
+			release, ok := l.Admit(addr)
+			if ok {
+				release() // the bound is on new connections, not open ones
+			}
+			return ok
+		}
+		for range 3 {
+			require.True(t, admitted(a), "the burst")
+		}
+		require.False(t, admitted(a), "burst spent")
+		require.True(t, admitted(b), "another address has its own")
+		time.Sleep(500 * time.Millisecond)
+		require.True(t, admitted(a), "one more after 1/rate")
+		require.False(t, admitted(a))
+		time.Sleep(10 * time.Second)
+		for range 3 {
+			require.True(t, admitted(a), "refilled to the burst, not beyond")
+		}
+		require.False(t, admitted(a))
+		_, refused := l.Stats()
+		require.Equal(t, uint64(3), refused)
+	})
 }

@@ -49,6 +49,10 @@ type Server struct {
 	// QUICConfig overrides the QUIC settings (datagrams and partial reset
 	// delivery are always enabled).
 	QUICConfig *quic.Config
+	// Admit, when set, is asked for each QUIC connection (raw QUIC or
+	// WebTransport) once its handshake completed; false closes it at once,
+	// and release runs when it ends (ingest.ConnLimiter.Admit fits).
+	Admit func(remote net.Addr) (release func(), ok bool)
 	// ShutdownTimeout bounds the graceful close of sessions (default 2 s).
 	ShutdownTimeout time.Duration
 	// Versions limits the drafts served (default draft-16 and draft-14): it
@@ -195,6 +199,14 @@ func (s *Server) Serve(ctx context.Context) error {
 		qc, err := ln.Accept(serveCtx)
 		if err != nil {
 			break
+		}
+		if s.Admit != nil {
+			release, ok := s.Admit(qc.RemoteAddr())
+			if !ok {
+				_ = qc.CloseWithError(quic.ApplicationErrorCode(wire.SessionInternalError), "too many connections from this address")
+				continue
+			}
+			context.AfterFunc(qc.Context(), release)
 		}
 		switch qc.ConnectionState().TLS.NegotiatedProtocol {
 		case wire.ALPNDraft16:

@@ -109,6 +109,8 @@ func startGateway(ctx context.Context, o *benchOptions, stderr io.Writer) (*gate
 		"HTTP_LISTEN": addrs.http,
 		"TLS_HOSTS":   "127.0.0.1",
 		"LOG_LEVEL":   "warn",
+		// Every pusher and subscriber comes from one address.
+		"RTMP_MAX_CONNS_PER_IP": "-1", "SRT_MAX_CONNS_PER_IP": "-1", "MOQ_MAX_CONNS_PER_IP": "-1",
 	}
 	if o.profiles.any() {
 		env["HTTP_PPROF"] = "true"

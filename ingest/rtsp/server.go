@@ -179,7 +179,7 @@ func (s *Server) Listen() (err error) {
 		perIP = ingest.DefaultMaxConnsPerIP
 	}
 	s.ln = &limitListener{
-		Listener: tcp, limits: ingest.NewConnLimiter(maxConns, perIP), idle: timeout(s.ReadTimeout),
+		Listener: tcp, limits: ingest.NewAddrLimiter(maxConns, perIP), idle: timeout(s.ReadTimeout),
 		log: ingest.NewRateLog(s.log, slog.LevelWarn, "rtsp: connection limit reached"),
 	}
 	return nil

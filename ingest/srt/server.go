@@ -62,17 +62,16 @@ type Server struct {
 	ReadTimeout time.Duration
 	// MaxConns bounds concurrent connections; 0 means DefaultMaxConns.
 	MaxConns int
-	// MaxConnsPerIP bounds concurrent connections from one IP address;
-	// 0 means no bound beyond MaxConns.
+	// MaxConnsPerIP bounds concurrent connections from one IP address,
+	// and with it the rate of new ones (ingest.NewAddrLimiter); 0 means
+	// ingest.DefaultMaxConnsPerIP, negative no bound beyond MaxConns.
 	MaxConnsPerIP int
 
 	ln  srt.Listener
 	log *slog.Logger
 	wg  sync.WaitGroup
 
-	mu    sync.Mutex
-	conns int
-	perIP map[string]int
+	limits *ingest.ConnLimiter
 
 	stats counters
 }
@@ -105,9 +104,10 @@ type counters struct {
 
 // Stats returns a snapshot of the server's counters.
 func (s *Server) Stats() Stats {
-	s.mu.Lock()
-	conns := s.conns
-	s.mu.Unlock()
+	conns := 0
+	if s.limits != nil {
+		conns, _ = s.limits.Stats()
+	}
 	return Stats{
 		Conns:        conns,
 		Accepted:     s.stats.accepted.Load(),
@@ -145,7 +145,14 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("srt listen %s: %w", addr, err)
 	}
 	s.ln = ln
-	s.perIP = make(map[string]int)
+	maxConns, perIP := s.MaxConns, s.MaxConnsPerIP
+	if maxConns <= 0 {
+		maxConns = DefaultMaxConns
+	}
+	if perIP == 0 {
+		perIP = ingest.DefaultMaxConnsPerIP
+	}
+	s.limits = ingest.NewAddrLimiter(maxConns, perIP)
 	return nil
 }
 
@@ -201,6 +208,19 @@ func (s *Server) handshake(ctx context.Context, req srt.ConnRequest) {
 	remote := req.RemoteAddr().String()
 	log := s.log.With("remote", remote)
 
+	// Limits first: a flood from one address costs no parsing or auth.
+	release, ok := s.limits.Admit(req.RemoteAddr())
+	if !ok {
+		s.reject(req, srt.REJX_OVERLOAD, log, "srt: connection limit reached", nil)
+		return
+	}
+	admitted := false
+	defer func() {
+		if !admitted {
+			release()
+		}
+	}()
+
 	id, err := parseStreamID(req.StreamId())
 	if err != nil {
 		code := srt.REJX_BAD_REQUEST
@@ -229,23 +249,18 @@ func (s *Server) handshake(ctx context.Context, req srt.ConnRequest) {
 		return
 	}
 
-	ip := ipOf(req.RemoteAddr())
-	if !s.acquire(ip) {
-		s.reject(req, srt.REJX_OVERLOAD, log, "srt: connection limit reached", nil)
-		return
-	}
 	conn, err := req.Accept()
 	if err != nil {
-		s.release(ip)
 		s.stats.rejected.Add(1)
 		log.Warn("srt: accept failed", "error", err)
 		return
 	}
 	s.stats.accepted.Add(1)
+	admitted = true
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		defer s.release(ip)
+		defer release()
 		s.serveConn(ctx, conn, id.Path, log)
 	}()
 }
@@ -281,40 +296,4 @@ func (s *Server) reject(req srt.ConnRequest, code srt.RejectionReason, log *slog
 		log.Warn(msg, "code", int(code))
 	}
 	req.Reject(code)
-}
-
-// acquire reserves a connection slot for ip.
-func (s *Server) acquire(ip string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	maxConns := s.MaxConns
-	if maxConns <= 0 {
-		maxConns = DefaultMaxConns
-	}
-	if s.conns >= maxConns || (s.MaxConnsPerIP > 0 && s.perIP[ip] >= s.MaxConnsPerIP) {
-		return false
-	}
-	s.conns++
-	s.perIP[ip]++
-	return true
-}
-
-func (s *Server) release(ip string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conns--
-	if s.perIP[ip]--; s.perIP[ip] <= 0 {
-		delete(s.perIP, ip)
-	}
-}
-
-func ipOf(a net.Addr) string {
-	if u, ok := a.(*net.UDPAddr); ok {
-		return u.IP.String()
-	}
-	host, _, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return a.String()
-	}
-	return host
 }
