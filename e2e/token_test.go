@@ -44,6 +44,26 @@ streams:
 	defer push.kill()
 	g.waitStream(t, "paid/cam1", 20*time.Second)
 
+	// The same put claim as SRT's s=; a token for another path is refused.
+	// (Not over RTSP here: ffmpeg keeps at most 127 bytes of user:password,
+	// shorter than a JWT.)
+	other := sign(jwt.MapClaims{"put": "paid/elsewhere", "exp": hour})
+	for _, p := range []struct {
+		path string
+		push func(token string) *process
+	}{
+		{"paid/srt1", func(tok string) *process {
+			return pushSRT(t, clip, srtURL(g, "#!::r=paid/srt1,m=publish,s="+tok, ""))
+		}},
+	} {
+		tok := sign(jwt.MapClaims{"put": p.path, "exp": hour})
+		bad := p.push(other)
+		require.Error(t, bad.wait(t, 30*time.Second), "%s with a token for another path", p.path)
+		good := p.push(tok)
+		defer good.kill()
+		g.waitStream(t, p.path, 20*time.Second)
+	}
+
 	for _, tc := range []struct {
 		name, token, want string
 	}{

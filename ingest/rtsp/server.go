@@ -215,8 +215,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	h := &handler{s: s, ctx: ctx, sessions: make(map[*gortsplib.ServerSession]*session)}
 	var methods []auth.VerifyMethod
-	if s.Auth != nil && s.Auth.Hook != nil {
-		// The hook needs the password itself, which Digest never sends.
+	if s.Auth != nil && (s.Auth.Hook != nil || s.Auth.Tokens != nil) {
+		// The hook, or a JWT as the password, needs the password itself,
+		// which Digest never sends.
 		methods = []auth.VerifyMethod{auth.VerifyMethodBasic}
 	}
 	srv := &gortsplib.Server{
