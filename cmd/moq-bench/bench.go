@@ -49,6 +49,8 @@ type benchOptions struct {
 	logFormat        string
 	// gateway is the moq-gateway binary under test.
 	gateway string
+	// attack runs the attack check instead of the load measurement.
+	attack bool
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
@@ -68,6 +70,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.StringVar(&o.profiles.cpu, "cpuprofile", "", "write the gateway's CPU profile to this file (go tool pprof)")
 	fs.StringVar(&o.profiles.mem, "memprofile", "", "write the gateway's heap profile to this file when the window ends")
 	fs.StringVar(&o.logFormat, "log-format", "text", "bench's log format: text or json")
+	fs.BoolVar(&o.attack, "attack", false, "run the attack check: floods and abusive sessions beside one healthy stream, with the gateway's default limits")
 	fs.StringVar(&o.gateway, "gateway", "", "the moq-gateway binary to run (default: moq-gateway beside moq-bench, else on PATH)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: moq-bench [flags]\n\n"+
@@ -137,6 +140,9 @@ func runBench(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := config.Log{Format: o.logFormat, Level: "info"}.NewLogger(stderr)
+	if o.attack {
+		return runAttack(ctx, o, log, os.Stdout, stderr)
+	}
 	res, err := runBenchmark(ctx, o, log, stderr)
 	if res != nil {
 		if o.json {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,15 +23,40 @@ func TestBench(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Fatal("install ffmpeg: apt-get install -y ffmpeg")
 	}
-	gateway := filepath.Join(t.TempDir(), "moq-gateway")
-	build := exec.Command("go", "build", "-o", gateway, "../moq-gateway")
-	build.Stderr = testLogWriter{t}
-	require.NoError(t, build.Run(), "go build ./cmd/moq-gateway")
-	clipPath := filepath.Join(t.TempDir(), "clip.mp4")
-	require.NoError(t, encodeClip(t.Context(), clipSpec{width: 320, height: 180, fps: 30, gop: 30, seconds: 2, bitrate: 200_000}, clipPath))
+	gateway, clipPath := testGatewayAndClip(t)
 	for _, proto := range []string{"rtmp", "srt"} {
 		t.Run(proto, func(t *testing.T) { testBench(t, proto, gateway, clipPath) })
 	}
+}
+
+// testGatewayAndClip builds the moq-gateway binary and encodes a tiny clip
+// for the test.
+func testGatewayAndClip(t *testing.T) (gateway, clip string) {
+	t.Helper()
+	gateway = filepath.Join(t.TempDir(), "moq-gateway")
+	build := exec.Command("go", "build", "-o", gateway, "../moq-gateway")
+	build.Stderr = testLogWriter{t}
+	require.NoError(t, build.Run(), "go build ./cmd/moq-gateway")
+	clip = filepath.Join(t.TempDir(), "clip.mp4")
+	require.NoError(t, encodeClip(t.Context(), clipSpec{width: 320, height: 180, fps: 30, gop: 30, seconds: 2, bitrate: 200_000}, clip))
+	return gateway, clip
+}
+
+// TestAttack runs the attack check against the real binary: every attack
+// held by the default bounds, and the healthy stream loses nothing.
+func TestAttack(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Fatal("install ffmpeg: apt-get install -y ffmpeg")
+	}
+	gateway, clipPath := testGatewayAndClip(t)
+	out := testLogWriter{t}
+	o, err := parseBenchFlags([]string{"-attack", "-gateway", gateway, "-file", clipPath}, out)
+	require.NoError(t, err)
+	var report strings.Builder
+	err = runAttack(t.Context(), o, slog.New(slog.NewTextHandler(out, nil)), &report, out)
+	t.Log(report.String())
+	require.NoError(t, err)
+	require.Len(t, regexp.MustCompile(`(?m)^held `).FindAllString(report.String(), -1), 5, report.String())
 }
 
 func testBench(t *testing.T, proto, gateway, clipPath string) {

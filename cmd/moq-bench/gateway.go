@@ -37,7 +37,7 @@ const (
 
 // gatewayAddrs are the loopback listeners bench gives the gateway.
 type gatewayAddrs struct {
-	rtmp, srt, moq, http string
+	rtmp, srt, rtsp, moq, http string
 }
 
 // gatewayProc is the gateway under test, a child process so that its CPU
@@ -93,6 +93,9 @@ func startGateway(ctx context.Context, o *benchOptions, stderr io.Writer) (*gate
 	} else {
 		addrs.rtmp, err = freePort("tcp")
 	}
+	if err == nil && o.attack {
+		addrs.rtsp, err = freePort("tcp")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -104,13 +107,18 @@ func startGateway(ctx context.Context, o *benchOptions, stderr io.Writer) (*gate
 	env := map[string]string{
 		"RTMP_LISTEN": addrs.rtmp, "RTMP_RTMPS_LISTEN": "",
 		"SRT_LISTEN":  addrs.srt,
-		"RTSP_LISTEN": "", "RTSP_UDP_RTP": "", "RTSP_UDP_RTCP": "", "RTSP_RTSPS_LISTEN": "",
+		"RTSP_LISTEN": addrs.rtsp, "RTSP_UDP_RTP": "", "RTSP_UDP_RTCP": "", "RTSP_RTSPS_LISTEN": "",
 		"MOQ_LISTEN":  addrs.moq,
 		"HTTP_LISTEN": addrs.http,
 		"TLS_HOSTS":   "127.0.0.1",
 		"LOG_LEVEL":   "warn",
-		// Every pusher and subscriber comes from one address.
-		"RTMP_MAX_CONNS_PER_IP": "-1", "SRT_MAX_CONNS_PER_IP": "-1", "MOQ_MAX_CONNS_PER_IP": "-1",
+	}
+	if !o.attack {
+		// Every pusher and subscriber comes from one address; the attack
+		// check keeps the defaults it tests.
+		for _, k := range []string{"RTMP_MAX_CONNS_PER_IP", "SRT_MAX_CONNS_PER_IP", "MOQ_MAX_CONNS_PER_IP"} {
+			env[k] = "-1"
+		}
 	}
 	if o.profiles.any() {
 		env["HTTP_PPROF"] = "true"
