@@ -10,9 +10,9 @@ import (
 // Credentials are what a peer presented when its session began.
 type Credentials struct {
 	// Tokens are the values of CLIENT_SETUP's AUTHORIZATION_TOKEN
-	// parameters (USE_VALUE tokens, draft-14 §9.2.1.1) and of the jwt query
-	// parameter of the URL it dialed, as moq-dev and Cloudflare relays
-	// take them.
+	// parameters (USE_VALUE tokens, draft-14 §9.2.1.1), of the jwt query
+	// parameter of the URL it dialed (moq-dev) and of a segment after the
+	// WebTransport path (Cloudflare's /PATH/TOKEN).
 	Tokens []string
 	// Path is the path and query the peer dialed: the WebTransport
 	// request's, or a raw QUIC client's PATH.
@@ -41,6 +41,9 @@ func (s *Session) credentials(setupTokens [][]byte) Credentials {
 				c.Tokens = append(c.Tokens, t)
 			}
 		}
+	}
+	if s.pathToken != "" {
+		c.Tokens = append(c.Tokens, s.pathToken)
 	}
 	return c
 }

@@ -77,6 +77,13 @@ func TestReadAccess(t *testing.T) {
 				mu.Unlock()
 				require.Equal(t, "/moq?jwt=letmein", last.Path)
 				require.Equal(t, []string{"letmein"}, last.Tokens)
+
+				inPath := dial(tc.url(addr)+"/letmein", "") // Cloudflare's /PATH/TOKEN
+				require.NoError(t, inPath.WaitAnnounced(ctx, paid))
+				mu.Lock()
+				last = seen[len(seen)-1]
+				mu.Unlock()
+				require.Equal(t, []string{"letmein"}, last.Tokens)
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,7 +167,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		// media, and the certificate hash pins the server.
 		CheckOrigin: func(*http.Request) bool { return true },
 	}
-	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	// PATH/TOKEN too: relays that take a token in the URL path (as
+	// Cloudflare's do) have their clients dial that form.
+	handle := func(pattern string, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, h)
+		mux.HandleFunc(strings.TrimSuffix(pattern, "/")+"/{token}", h)
+	}
+	handle(path, func(w http.ResponseWriter, r *http.Request) {
 		ws, err := wt.Upgrade(w, r)
 		if err != nil {
 			s.logger().Warn("webtransport upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -186,7 +193,7 @@ func (s *Server) Serve(ctx context.Context) error {
 			ws.CloseWithError(webtransport.SessionErrorCode(wire.SessionVersionNegotiationFailed), reason)
 			return
 		}
-		s.runSession(sessCtx, wtConn{ws}, v, r.URL.RequestURI())
+		s.runSession(sessCtx, wtConn{ws}, v, r.URL.RequestURI(), r.PathValue("token"))
 	})
 
 	serveCtx, cancel := context.WithCancel(ctx)
@@ -210,9 +217,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		switch qc.ConnectionState().TLS.NegotiatedProtocol {
 		case wire.ALPNDraft16:
-			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft16, "") })
+			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft16, "", "") })
 		case wire.ALPNDraft14:
-			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft14, "") })
+			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft14, "", "") })
 		case alpnH3:
 			s.wg.Go(func() {
 				if err := wt.ServeQUICConn(qc); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -253,9 +260,9 @@ func (s *Server) versions() ([]wire.Version, []string, error) {
 
 // runSession runs one session to its end. It recovers from panics so a bug
 // triggered by one peer closes only that peer's session.
-func (s *Server) runSession(ctx context.Context, c conn, v wire.Version, path string) {
+func (s *Server) runSession(ctx context.Context, c conn, v wire.Version, path, pathToken string) {
 	sess := newSession(c, false, v, s.Origin, s.Session, s.logger())
-	sess.path = path
+	sess.path, sess.pathToken = path, pathToken
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger().Error("moq session panic", "remote", c.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))

@@ -99,6 +99,7 @@ type Session struct {
 	moqRS     bool
 	peerImpl  string
 	path      string // PATH of a raw QUIC client, or a WebTransport request's path and query
+	pathToken string // a token a WebTransport client put after the path (/moq/TOKEN)
 	read      ReadAccess
 	authority string // AUTHORITY a raw QUIC client sends
 
