@@ -144,10 +144,13 @@ type StreamRule struct {
 	Policy string `yaml:"policy"`
 	// Relays names the relays this path goes to; empty means all.
 	Relays []string `yaml:"relays"`
-	// Read is who may watch over MoQ: "open" (default), "key" (the
-	// stream's key as AUTHORIZATION_TOKEN or ?jwt=) or "token" (a JWT
-	// signed by one of tokens whose get claim covers the path).
+	// Read is who may watch over MoQ: "open" (default), "key" (ReadKey
+	// as AUTHORIZATION_TOKEN or ?jwt=) or "token" (a JWT signed by one of
+	// tokens whose get claim covers the path).
 	Read string `yaml:"read"`
+	// ReadKey is the viewers' key for read: key; it must differ from the
+	// publish key, which a viewer must not learn.
+	ReadKey string `yaml:"read_key"`
 }
 
 // AuthHook is an HTTP endpoint asked before each publish and read: a POST

@@ -110,8 +110,11 @@ func (c *Config) Validate() error {
 		switch s.Read {
 		case "", "open":
 		case "key":
-			if s.Key == "" && s.Pass == "" {
-				add("%s.read: key needs the rule's key (or pass)", key)
+			switch s.ReadKey {
+			case "":
+				add("%s.read: key needs read_key", key)
+			case s.Key, s.Pass:
+				add("%s.read_key: the same as the publish key would let viewers publish", key)
 			}
 		case "token":
 			if len(c.Tokens) == 0 {

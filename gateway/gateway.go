@@ -309,7 +309,7 @@ func authRules(cfg config.Config) []ingest.PathRule {
 	for _, s := range cfg.Streams {
 		r := ingest.PathRule{
 			Path: s.Path, User: s.User, Pass: s.Pass, Passphrase: s.Passphrase,
-			Policy: ingest.Policy(s.Policy), Read: ingest.ReadPolicy(s.Read),
+			Policy: ingest.Policy(s.Policy), Read: ingest.ReadPolicy(s.Read), ReadKey: s.ReadKey,
 		}
 		if s.Key != "" {
 			r.Pass = s.Key

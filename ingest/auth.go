@@ -46,6 +46,9 @@ type PathRule struct {
 	Policy Policy
 	// Read is who may watch the path over MoQ; empty means ReadOpen.
 	Read ReadPolicy
+	// ReadKey is what ReadKey wants as the subscriber's token. It is not
+	// the publish key: a viewer must not be able to publish.
+	ReadKey string
 }
 
 // ReadPolicy says who may watch a path.
@@ -55,8 +58,8 @@ type ReadPolicy string
 const (
 	// ReadOpen lets anyone watch.
 	ReadOpen ReadPolicy = "open"
-	// ReadKey wants the rule's key (Pass) as the subscriber's token.
-	ReadKey ReadPolicy = "key"
+	// ReadWithKey wants the rule's ReadKey as the subscriber's token.
+	ReadWithKey ReadPolicy = "key"
 	// ReadToken wants a JWT whose get claim covers the path.
 	ReadToken ReadPolicy = "token"
 )
@@ -129,9 +132,9 @@ func (a *Auth) CheckRead(path string, c Credentials) error {
 	switch r.Read {
 	case "", ReadOpen:
 		return nil
-	case ReadKey:
+	case ReadWithKey:
 		for _, t := range tokens {
-			if r.Pass != "" && subtle.ConstantTimeCompare([]byte(r.Pass), []byte(t)) == 1 {
+			if r.ReadKey != "" && subtle.ConstantTimeCompare([]byte(r.ReadKey), []byte(t)) == 1 {
 				return nil
 			}
 		}

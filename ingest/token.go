@@ -67,6 +67,10 @@ type tokenClaims struct {
 type oneOrMany []string
 
 func (o *oneOrMany) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*o = nil // grants nothing, unlike "" (all of root)
+		return nil
+	}
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
 		*o = []string{one}

@@ -68,6 +68,12 @@ func TestTokenKeysVerify(t *testing.T) {
 		_, err = keys.Verify("not.a.token")
 		require.ErrorIs(t, err, ErrAuth)
 	})
+	t.Run("null grants nothing", func(t *testing.T) {
+		g, err := keys.Verify(signHS(t, jwt.MapClaims{"root": "live", "get": nil, "put": nil, "exp": hour}))
+		require.NoError(t, err)
+		require.False(t, g.MayRead("live/cam1", now))
+		require.False(t, g.MayPublish("live/cam1", now))
+	})
 	t.Run("bad path in a claim", func(t *testing.T) {
 		_, err := keys.Verify(signHS(t, jwt.MapClaims{"get": "live/../x"}))
 		require.ErrorIs(t, err, ErrAuth)
@@ -83,7 +89,7 @@ func TestAuthRead(t *testing.T) {
 	require.NoError(t, err)
 	a := NewAuth([]PathRule{
 		{Path: "open/*"},
-		{Path: "keyed/*", Pass: "k3y", Read: ReadKey},
+		{Path: "keyed/*", Pass: "publish-key", Read: ReadWithKey, ReadKey: "k3y"},
 		{Path: "paid/*", Pass: "pubkey", Read: ReadToken},
 	})
 	a.Tokens = keys
@@ -94,6 +100,7 @@ func TestAuthRead(t *testing.T) {
 	require.NoError(t, a.CheckRead("unlisted/x", Credentials{}), "no rule, nothing to protect")
 	require.NoError(t, a.CheckRead("keyed/x", Credentials{Tokens: []string{"k3y"}}))
 	require.ErrorIs(t, a.CheckRead("keyed/x", Credentials{Tokens: []string{"nope"}}), ErrAuth)
+	require.ErrorIs(t, a.CheckRead("keyed/x", Credentials{Tokens: []string{"publish-key"}}), ErrAuth, "the publish key is not a read key")
 	require.ErrorIs(t, a.CheckRead("keyed/x", Credentials{}), ErrAuth)
 	require.NoError(t, a.CheckRead("paid/cam1", Credentials{Tokens: []string{"junk", good}}))
 	require.ErrorIs(t, a.CheckRead("paid/cam2", Credentials{Tokens: []string{good}}), ErrAuth, "wrong path")
