@@ -52,8 +52,13 @@ type conn struct {
 	path   string
 	an     *analysis
 	tracks *trackSet
-	pub    ingest.Publication
-	start  time.Time
+	// undeclared, when the probe ended early on onMetaData's word, holds
+	// which kinds of media the probe found; media of another kind (or
+	// E-RTMP multitrack) arriving later is dropped, since gortmplib would
+	// end the connection on it.
+	undeclared *undeclared
+	pub        ingest.Publication
+	start      time.Time
 	// clock unwraps the connection's 32-bit millisecond clock.
 	clock ingest.Unwrapper
 	// writeErr is the first WriteFrame error.
@@ -156,6 +161,9 @@ func (c *conn) run(ctx context.Context) (err error) {
 		return fmt.Errorf("probing tracks: %w", err)
 	}
 	ts, err := c.mapTracks(r, c.an)
+	if c.an.ended {
+		c.undeclared = newUndeclared(r, c.log)
+	}
 	c.an = nil
 	if len(ts.dropped) > 0 {
 		c.log.Warn("tracks dropped: codec not supported", "codecs", strings.Join(ts.dropped, ","))
@@ -290,6 +298,9 @@ func (c *conn) observe(msg message.Message) error {
 	case phaseStream:
 		if endsStream(msg) {
 			return errUnpublished
+		}
+		if c.undeclared != nil && c.undeclared.drop(msg) {
+			return errSkip
 		}
 		switch m := msg.(type) {
 		case *message.VideoExSequenceStart:

@@ -271,6 +271,11 @@ func TestEndOfProbe(t *testing.T) {
 			&message.Audio{DTS: first + probePeriod, Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeConfig},
 		},
 		{"multitrack", []message.Message{meta("videocodecid"), &message.VideoExMultitrack{TrackID: 1}, videoConfig}, nil},
+		{"codec ID 0 declares nothing (gortmplib's writer)", []message.Message{
+			&message.DataAMF0{Payload: []any{"@setDataFrame", "onMetaData", amf0.Object{
+				{Key: "videocodecid", Value: float64(7)}, {Key: "audiocodecid", Value: float64(0)},
+			}}}, videoConfig,
+		}, &message.Video{DTS: first + probePeriod, Type: message.VideoTypeEOS}},
 		{"legacy video codec gortmplib does not configure", []message.Message{
 			meta("videocodecid"),
 			&message.Video{DTS: first, Codec: 4, Type: message.VideoTypeConfig},
@@ -291,4 +296,35 @@ func TestEndOfProbe(t *testing.T) {
 			require.Nil(t, an.endOfProbe(), "the marker is sent once")
 		})
 	}
+}
+
+// TestUndeclaredTrackAfterEarlyProbe: a publisher whose onMetaData
+// declares video only, then sends audio too, ends the probe early on the
+// video and keeps publishing it; the audio is dropped, not fatal.
+func TestUndeclaredTrackAfterEarlyProbe(t *testing.T) {
+	sink := &ingesttest.Sink{}
+	logs := ingesttest.NewLogCapture(t)
+	addr := startServer(t, &Server{Sink: sink}, logs)
+	c, err := dial(t, "rtmp://"+addr+"/live/cam1", nil)
+	require.NoError(t, err)
+	p := newH264Pusher(t, c) // onMetaData: videocodecid only
+	require.NoError(t, p.push(1))
+	pub := sink.WaitPublication(t, 1)
+	require.Len(t, pub.Req.Tracks, 1, "published on the declared video alone")
+	aac := genAAC(t)
+	require.NoError(t, c.Write(&message.Audio{
+		ChunkStreamID: message.AudioChunkStreamID, MessageStreamID: 0x1000000, Codec: message.CodecMPEG4Audio,
+		Rate: message.AudioRate44100, Depth: message.AudioDepth16, IsStereo: true, AACType: message.AudioAACTypeConfig, AACConfig: aac.config,
+	}))
+	for i, au := range aac.aus[:20] {
+		require.NoError(t, c.Write(&message.Audio{
+			ChunkStreamID: message.AudioChunkStreamID, MessageStreamID: 0x1000000, Codec: message.CodecMPEG4Audio,
+			Rate: message.AudioRate44100, Depth: message.AudioDepth16, IsStereo: true, AACType: message.AudioAACTypeAU, AU: au,
+			DTS: time.Duration(i) * 21 * time.Millisecond,
+		}))
+	}
+	require.NoError(t, p.push(30))
+	require.Eventually(t, func() bool { return len(pub.TrackFrames(0)) >= 31 }, waitTime, pollEvery, "video keeps flowing")
+	require.False(t, pub.IsClosed())
+	logs.WaitFunc(t, "undeclared audio dropped", isLine("dropping media of a track onMetaData did not declare", "kind", "audio"))
 }

@@ -58,6 +58,9 @@ func (m *meter) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// errSkip from an observer drops the message it saw.
+var errSkip = errors.New("skip this message")
+
 // msgConn is the RTMP message layer of one connection: gortmplib's handshake
 // and message reader/writer over the socket, with deadlines on every read,
 // the byte budget and a hook that sees every message first. It implements
@@ -138,20 +141,26 @@ func (m *msgConn) Read() (message.Message, error) {
 		m.next = nil
 		return msg, nil
 	}
-	m.refreshDeadlines()
-	msg, err := m.mrw.Read()
-	if err != nil {
-		return nil, err
-	}
-	if sc, ok := msg.(*message.SetChunkSize); ok && sc.Value < minChunkSize {
-		return nil, fmt.Errorf("chunk size %d is below the minimum of %d", sc.Value, minChunkSize)
-	}
-	if m.observe != nil {
-		if err := m.observe(msg); err != nil {
+	for {
+		m.refreshDeadlines()
+		msg, err := m.mrw.Read()
+		if err != nil {
 			return nil, err
 		}
+		if sc, ok := msg.(*message.SetChunkSize); ok && sc.Value < minChunkSize {
+			return nil, fmt.Errorf("chunk size %d is below the minimum of %d", sc.Value, minChunkSize)
+		}
+		if m.observe != nil {
+			err := m.observe(msg)
+			if errors.Is(err, errSkip) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return msg, nil
 	}
-	return msg, nil
 }
 
 // Write writes a message.

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/abema/go-mp4"
 	"github.com/bluenviron/gortmplib"
+	"github.com/bluenviron/gortmplib/pkg/amf0"
 	"github.com/bluenviron/gortmplib/pkg/codecs"
 	"github.com/bluenviron/gortmplib/pkg/message"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/av1"
@@ -153,6 +155,48 @@ func (a *analysis) endOfProbe() message.Message {
 	return &message.Audio{DTS: dts, Codec: message.CodecMPEG4Audio, AACType: message.AudioAACTypeConfig}
 }
 
+// undeclared drops media the early end of the probe did not find.
+type undeclared struct {
+	video, audio bool // kinds the probe found
+	log          *ingest.RateLog
+}
+
+func newUndeclared(r *gortmplib.Reader, log *slog.Logger) *undeclared {
+	u := &undeclared{log: ingest.NewRateLog(log, slog.LevelWarn, "dropping media of a track onMetaData did not declare")}
+	for _, t := range r.Tracks() {
+		switch t.Codec.(type) {
+		case *codecs.H264, *codecs.H265, *codecs.AV1, *codecs.VP9:
+			u.video = true
+		default:
+			u.audio = true
+		}
+	}
+	return u
+}
+
+// drop reports whether msg is media of a kind the probe did not find.
+func (u *undeclared) drop(msg message.Message) bool {
+	var kind string
+	switch msg.(type) {
+	case *message.Video, *message.VideoExSequenceStart, *message.VideoExCodedFrames, *message.VideoExFramesX:
+		if u.video {
+			return false
+		}
+		kind = "video"
+	case *message.Audio, *message.AudioExSequenceStart, *message.AudioExCodedFrames:
+		if u.audio {
+			return false
+		}
+		kind = "audio"
+	case *message.VideoExMultitrack, *message.AudioExMultitrack:
+		kind = "multitrack"
+	default:
+		return false
+	}
+	u.log.Log("kind", kind)
+	return true
+}
+
 // metadata reads the tracks and kbit/s rates of onMetaData (OBS and ffmpeg
 // send it with @setDataFrame before any media).
 func (a *analysis) metadata(payload []any) {
@@ -161,10 +205,13 @@ func (a *analysis) metadata(payload []any) {
 		if !ok {
 			continue
 		}
-		if _, ok := obj.Get("videocodecid"); ok {
+		// gortmplib's writer (MediaMTX and others) sends 0 for a track it
+		// does not have; as an audio codec 0 is LPCM, which then waits for
+		// the full probe.
+		if id, ok := codecID(obj, "videocodecid"); ok && id != 0 {
 			a.declaredVideo = true
 		}
-		if _, ok := obj.Get("audiocodecid"); ok {
+		if id, ok := codecID(obj, "audiocodecid"); ok && id != 0 {
 			a.declaredAudio = true
 		}
 		if r, ok := obj.GetFloat64("videodatarate"); ok {
@@ -174,6 +221,22 @@ func (a *analysis) metadata(payload []any) {
 			a.audioRate = kbps(r)
 		}
 	}
+}
+
+// codecID reads a codec ID of onMetaData: a number, or a FourCC string
+// (Enhanced RTMP), which counts as non-zero.
+func codecID(obj amf0.Object, key string) (float64, bool) {
+	v, ok := obj.Get(key)
+	if !ok {
+		return 0, false
+	}
+	switch id := v.(type) {
+	case float64:
+		return id, true
+	case string:
+		return 1, id != ""
+	}
+	return 1, true
 }
 
 func kbps(r float64) int {
