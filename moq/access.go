@@ -68,11 +68,31 @@ func (s *Session) mayRead(ns Namespace, requestTokens [][]byte) error {
 	return s.read(ns, tokenValues(requestTokens))
 }
 
-// refuseRead answers a request that mayRead refused.
-func (s *Session) refuseRead(kind wire.RequestKind, id uint64, ns Namespace, err error) error {
+// readTrack resolves the track a request names once mayRead allows the
+// namespace it names and, when that is below a broadcast, the broadcast's
+// own. It returns nil and no error for a track that does not exist.
+func (s *Session) readTrack(ns wire.Namespace, name string, tokens [][]byte) (*Track, error) {
+	if err := s.mayRead(Namespace(ns), tokens); err != nil {
+		return nil, err
+	}
+	t := s.resolveTrack(ns, name)
+	if t == nil {
+		return nil, nil
+	}
+	if bns := t.Broadcast().Namespace(); !bns.Equal(Namespace(ns)) {
+		if err := s.mayRead(bns, tokens); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// refuseRead answers, in version v's layout, a request that mayRead
+// refused.
+func (s *Session) refuseRead(v wire.Version, kind wire.RequestKind, id uint64, ns Namespace, err error) error {
 	code := wire.RequestUnauthorized
 	if errors.Is(err, ErrTokenExpired) {
 		code = wire.RequestExpiredAuthToken
 	}
-	return s.refuse(kind, id, code, "not authorized to read %s: %v", ns, err)
+	return s.refuseAs(v, kind, id, code, "not authorized to read %s: %v", ns, err)
 }

@@ -68,14 +68,10 @@ func (s *Session) onFetch(m *wire.Fetch) error {
 	}
 	switch m.Type {
 	case wire.FetchStandalone:
-		if err := s.mayRead(Namespace(m.Namespace), m.Params.AuthorizationTokens); err != nil {
-			code := wire.RequestUnauthorized
-			if errors.Is(err, ErrTokenExpired) {
-				code = wire.RequestExpiredAuthToken
-			}
-			return refuse(code, "not authorized to read %s: %v", Namespace(m.Namespace), err)
+		t, err := s.readTrack(m.Namespace, m.TrackName, m.Params.AuthorizationTokens)
+		if err != nil {
+			return s.refuseRead(v, wire.KindFetch, m.RequestID, Namespace(m.Namespace), err)
 		}
-		t := s.resolveTrack(m.Namespace, m.TrackName)
 		if t == nil {
 			return refuse(wire.RequestDoesNotExist, "no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
 		}

@@ -87,10 +87,10 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestInternalError,
 			"more than %d subscriptions", s.cfg.MaxSubscriptions)
 	}
-	if err := s.mayRead(Namespace(m.Namespace), m.Params.AuthorizationTokens); err != nil {
-		return s.refuseRead(wire.KindSubscribe, m.RequestID, Namespace(m.Namespace), err)
+	t, err := s.readTrack(m.Namespace, m.TrackName, m.Params.AuthorizationTokens)
+	if err != nil {
+		return s.refuseRead(s.version, wire.KindSubscribe, m.RequestID, Namespace(m.Namespace), err)
 	}
-	t := s.resolveTrack(m.Namespace, m.TrackName)
 	if t == nil {
 		s.log.Debug("subscribe to unknown track", "namespace", Namespace(m.Namespace).String(), "track", m.TrackName)
 		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestDoesNotExist,
@@ -238,10 +238,10 @@ func (s *Session) onTrackStatus(m *wire.TrackStatus) error {
 		return err
 	}
 	v := s.answerVersion(m.Draft14Layout)
-	if err := s.mayRead(Namespace(m.Namespace), m.Params.AuthorizationTokens); err != nil {
-		return s.refuseRead(wire.KindTrackStatus, m.RequestID, Namespace(m.Namespace), err)
+	t, err := s.readTrack(m.Namespace, m.TrackName, m.Params.AuthorizationTokens)
+	if err != nil {
+		return s.refuseRead(v, wire.KindTrackStatus, m.RequestID, Namespace(m.Namespace), err)
 	}
-	t := s.resolveTrack(m.Namespace, m.TrackName)
 	if t == nil {
 		return s.refuseAs(v, wire.KindTrackStatus, m.RequestID, wire.RequestDoesNotExist,
 			"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
