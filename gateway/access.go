@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/moqgw/moq-gateway/config"
 	"github.com/moqgw/moq-gateway/ingest"
@@ -77,30 +78,56 @@ func ed25519Key(k config.TokenKey) (ed25519.PublicKey, error) {
 }
 
 // authorize is the MoQ server's SessionConfig.Authorize: a session reads
-// what the path rules let its tokens (SETUP's, the URL's jwt, and each
-// request's own) read.
-// An auth hook's answers are kept for the session: it is asked once per
-// path, not for every announcement and request.
+// what the path rules (or the auth hook) let its tokens — SETUP's, the
+// URL's, and each request's own — read. Answers for the session's own
+// tokens are kept per path for readCacheTTL, so that announcing every
+// broadcast and each request does not verify JWTs or ask the hook again;
+// a hook that could not be reached is asked again next time.
 func (g *Gateway) authorize(c moq.Credentials) (moq.ReadAccess, error) {
 	var mu sync.Mutex
-	hookSaid := map[string]error{}
+	cache := map[string]cachedRead{}
 	return func(ns moq.Namespace, tokens []string) error {
 		path := strings.Join(ns, "/")
 		creds := ingest.Credentials{Tokens: append(tokens, c.Tokens...), Proto: "moq", Remote: c.Remote}
-		if g.auth.Hook != nil && len(tokens) == 0 {
-			mu.Lock()
-			defer mu.Unlock()
-			if err, ok := hookSaid[path]; ok {
-				return err
-			}
-			err := g.auth.CheckRead(path, creds)
-			hookSaid[path] = err
-			return err
+		if len(tokens) > 0 {
+			return readError(g.auth.CheckRead(path, creds))
 		}
-		err := g.auth.CheckRead(path, creds)
-		if errors.Is(err, ingest.ErrTokenExpired) {
-			return fmt.Errorf("%w: %w", moq.ErrTokenExpired, err)
+		now := time.Now()
+		mu.Lock()
+		e, ok := cache[path]
+		mu.Unlock()
+		if ok && now.Before(e.until) {
+			return e.err
+		}
+		err := readError(g.auth.CheckRead(path, creds))
+		if !errors.Is(err, ingest.ErrHookUnavailable) {
+			mu.Lock()
+			if len(cache) < readCacheSize {
+				cache[path] = cachedRead{err: err, until: now.Add(readCacheTTL)}
+			} else {
+				delete(cache, path)
+			}
+			mu.Unlock()
 		}
 		return err
 	}, nil
+}
+
+// A session's cached read answers: how long one holds and how many paths.
+const (
+	readCacheTTL  = 10 * time.Second
+	readCacheSize = 1024
+)
+
+type cachedRead struct {
+	err   error
+	until time.Time
+}
+
+// readError maps an expired token to moq's error for EXPIRED_AUTH_TOKEN.
+func readError(err error) error {
+	if errors.Is(err, ingest.ErrTokenExpired) {
+		return fmt.Errorf("%w: %w", moq.ErrTokenExpired, err)
+	}
+	return err
 }

@@ -6,8 +6,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/moqgw/moq-gateway/config"
+	"github.com/moqgw/moq-gateway/ingest"
+	"github.com/moqgw/moq-gateway/moq"
 )
 
 // TestTokenKeys: the key forms config takes (an HS256 secret inline or in
@@ -61,4 +66,37 @@ func TestTokenKeys(t *testing.T) {
 	require.Error(t, err)
 	_, err = tokenKeys([]config.TokenKey{{Alg: "HS256", SecretFile: filepath.Join(dir, "missing")}})
 	require.Error(t, err)
+}
+
+// TestAuthorizeCachesPerSession: a session's hook answers are kept per
+// path (asked once for repeated checks), a request's own token is always
+// asked, and a hook that gave no answer is asked again.
+func TestAuthorizeCachesPerSession(t *testing.T) {
+	var asked atomic.Int32
+	down := atomic.Bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		asked.Add(1)
+		if down.Load() {
+			time.Sleep(200 * time.Millisecond) // past the hook's timeout
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	g := &Gateway{auth: ingest.NewAuth(nil)}
+	g.auth.Hook = &ingest.AuthHook{URL: srv.URL, Timeout: 100 * time.Millisecond}
+	read, err := g.authorize(moq.Credentials{Remote: "127.0.0.1:1"})
+	require.NoError(t, err)
+	ns := moq.Namespace{"live", "cam1"}
+	for range 5 {
+		require.NoError(t, read(ns, nil))
+	}
+	require.Equal(t, int32(1), asked.Load(), "asked once for the session")
+	require.NoError(t, read(ns, []string{"request-token"}))
+	require.Equal(t, int32(2), asked.Load(), "a request's own token is asked")
+
+	down.Store(true)
+	other := moq.Namespace{"live", "cam2"}
+	require.ErrorIs(t, read(other, nil), ingest.ErrHookUnavailable)
+	require.ErrorIs(t, read(other, nil), ingest.ErrHookUnavailable)
+	require.Equal(t, int32(4), asked.Load(), "no answer is not kept")
 }

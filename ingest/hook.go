@@ -23,6 +23,11 @@ type AuthHook struct {
 // DefaultHookTimeout bounds one question to the hook.
 const DefaultHookTimeout = 2 * time.Second
 
+// ErrHookUnavailable marks a refusal because the hook gave no answer (it
+// could not be reached, or timed out), as opposed to one it gave; it wraps
+// ErrAuth.
+var ErrHookUnavailable = fmt.Errorf("%w: auth hook unavailable", ErrAuth)
+
 // HookRequest is the body the hook receives.
 type HookRequest struct {
 	Action   string   `json:"action"`   // "publish" or "read"
@@ -57,7 +62,7 @@ func (h *AuthHook) Ask(ctx context.Context, r HookRequest) error {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: auth hook: %w", ErrAuth, err)
+		return fmt.Errorf("%w: %w", ErrHookUnavailable, err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -35,6 +35,9 @@ var ErrTokenExpired = errors.New("moq: authorization token expired")
 func (s *Session) credentials(setupTokens [][]byte) Credentials {
 	c := Credentials{Path: s.path, Remote: s.c.RemoteAddr().String()}
 	c.Tokens = tokenValues(setupTokens)
+	if len(c.Tokens) > maxSessionTokens {
+		c.Tokens = c.Tokens[:maxSessionTokens]
+	}
 	if u, err := url.Parse(s.path); err == nil {
 		for _, t := range u.Query()["jwt"] {
 			if t != "" {
@@ -47,6 +50,10 @@ func (s *Session) credentials(setupTokens [][]byte) Credentials {
 	}
 	return c
 }
+
+// maxSessionTokens bounds the CLIENT_SETUP tokens a session's checks try:
+// each check verifies each of them.
+const maxSessionTokens = 8
 
 // tokenValues returns the values of USE_VALUE tokens; others are skipped
 // (aliases are not kept: MAX_AUTH_TOKEN_CACHE_SIZE is 0).
