@@ -22,11 +22,12 @@ type ConnLimiter struct {
 	rate  float64
 	burst float64
 
-	mu      sync.Mutex
-	open    int
-	byIP    map[string]int
-	buckets map[string]*bucket
-	refused uint64
+	mu       sync.Mutex
+	open     int
+	byIP     map[string]int
+	buckets  map[string]*bucket
+	prunedAt time.Time
+	refused  uint64
 }
 
 // bucket is one IP's allowance of new connections.
@@ -52,6 +53,20 @@ const maxBuckets = 4096
 // address; a bound <= 0 is no bound.
 func NewConnLimiter(maxConns, perIP int) *ConnLimiter {
 	return &ConnLimiter{max: maxConns, perIP: perIP, byIP: make(map[string]int), buckets: make(map[string]*bucket)}
+}
+
+// addrKey is the address a connection counts against: its IP, or for
+// IPv6 its /64, which one subscriber line usually holds whole.
+func addrKey(remote net.Addr) string {
+	host := remote.String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.To4() != nil {
+		return host
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // NewAddrLimiter is the limiter every listener uses: maxConns open in all,
@@ -82,12 +97,18 @@ func (l *ConnLimiter) takeLocked(ip string, now time.Time) bool {
 	}
 	b := l.buckets[ip]
 	if b == nil {
-		if len(l.buckets) >= maxBuckets {
+		if len(l.buckets) >= maxBuckets && now.Sub(l.prunedAt) >= time.Second {
+			l.prunedAt = now
 			for k, o := range l.buckets {
 				if o.tokens+now.Sub(o.at).Seconds()*l.rate >= l.burst {
 					delete(l.buckets, k)
 				}
 			}
+		}
+		if len(l.buckets) >= maxBuckets {
+			// Every tracked address is busy: this one is not rate-bounded,
+			// but the per-address and total bounds still hold.
+			return true
 		}
 		b = &bucket{tokens: l.burst, at: now}
 		l.buckets[ip] = b
@@ -105,10 +126,7 @@ func (l *ConnLimiter) takeLocked(ip string, now time.Time) bool {
 // releases it (call it once, when the connection closes), or false when a
 // bound is reached.
 func (l *ConnLimiter) Admit(remote net.Addr) (release func(), ok bool) {
-	ip := remote.String()
-	if host, _, err := net.SplitHostPort(ip); err == nil {
-		ip = host
-	}
+	ip := addrKey(remote)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if (l.max > 0 && l.open >= l.max) || (l.perIP > 0 && l.byIP[ip] >= l.perIP) || !l.takeLocked(ip, time.Now()) {

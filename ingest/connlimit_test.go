@@ -67,3 +67,20 @@ func TestConnLimiterRate(t *testing.T) {
 		require.Equal(t, uint64(3), refused)
 	})
 }
+
+func TestConnLimiterIPv6Prefix(t *testing.T) {
+	l := NewConnLimiter(0, 2)
+	a := &net.TCPAddr{IP: net.ParseIP("2001:db8:1:2::1"), Port: 1}
+	b := &net.TCPAddr{IP: net.ParseIP("2001:db8:1:2:ffff::9"), Port: 2}
+	c := &net.TCPAddr{IP: net.ParseIP("2001:db8:1:3::1"), Port: 3}
+	_, ok := l.Admit(a)
+	require.True(t, ok)
+	_, ok = l.Admit(b)
+	require.True(t, ok)
+	_, ok = l.Admit(a)
+	require.False(t, ok, "one /64 is one address")
+	_, ok = l.Admit(c)
+	require.True(t, ok, "another /64")
+	_, ok = l.Admit(&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 1})
+	require.True(t, ok, "a mapped IPv4 address is its IPv4")
+}

@@ -60,8 +60,8 @@ func parseAuthorization(v base.HeaderValue) (presented, bool) {
 // ingest.Auth.CheckPublish as they are. Digest ones (old clients; ffmpeg
 // picks digest when offered) are verified against the path's configured
 // password and then passed to CheckPublish, which still checks the user.
-func authorize(a *ingest.Auth, conn *gortsplib.ServerConn, req *base.Request, path string) error {
-	from := ingest.Credentials{Proto: "rtsp", Remote: conn.NetConn().RemoteAddr().String()}
+func authorize(a *ingest.Auth, conn *gortsplib.ServerConn, req *base.Request, path, proto string) error {
+	from := ingest.Credentials{Proto: proto, Remote: conn.NetConn().RemoteAddr().String()}
 	if a.CheckPublish(path, from) == nil {
 		return nil
 	}

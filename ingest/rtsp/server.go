@@ -268,6 +268,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	return err
 }
 
+// proto names the server's protocol for the auth hook.
+func (s *Server) proto() string {
+	if s.TLSConfig != nil {
+		return "rtsps"
+	}
+	return "rtsp"
+}
+
 // closeSockets releases what Listen bound when Serve cannot start.
 func (s *Server) closeSockets() {
 	s.ln.Close()

@@ -120,7 +120,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (_ *base
 	}
 	log = log.With("path", path)
 
-	switch err := authorize(h.s.Auth, ctx.Conn, ctx.Request, path); {
+	switch err := authorize(h.s.Auth, ctx.Conn, ctx.Request, path, h.s.proto()); {
 	case errors.Is(err, errNoCredentials):
 		return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
 	case err != nil:
