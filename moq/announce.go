@@ -366,9 +366,12 @@ func (s *Session) serveNamespaceStream(m *wire.SubscribeNamespace, st stream) {
 	prefix := Namespace(m.Prefix)
 	w := s.origin.watch()
 	defer s.origin.unwatch(w)
+	// sent remembers what NAMESPACE went out, so that its NAMESPACE_DONE
+	// does too even if the session may no longer see the broadcast.
+	sent := map[*Broadcast]bool{}
 	for {
 		for _, ev := range w.take() {
-			if !wantNamespaces || !s.visible(ev.b) {
+			if !wantNamespaces || (ev.live && !s.visible(ev.b)) || (!ev.live && !sent[ev.b]) {
 				continue
 			}
 			ns := s.wireNamespace(ev.b.Namespace())
@@ -377,8 +380,11 @@ func (s *Session) serveNamespaceStream(m *wire.SubscribeNamespace, st stream) {
 			}
 			suffix := wire.Namespace(ns[len(prefix):])
 			var msg wire.Message = &wire.NamespaceMessage{Suffix: suffix}
-			if !ev.live {
+			if ev.live {
+				sent[ev.b] = true
+			} else {
 				msg = &wire.NamespaceDone{Suffix: suffix}
+				delete(sent, ev.b)
 			}
 			if !write(msg) {
 				return
