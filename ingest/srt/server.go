@@ -190,7 +190,15 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			return fmt.Errorf("srt accept: %w", err)
 		}
-		s.handshake(ctx, req)
+		// Limits first: a flood from one address costs no parsing or auth.
+		release, ok := s.limits.Admit(req.RemoteAddr())
+		if !ok {
+			s.reject(req, srt.REJX_OVERLOAD, s.log.With("remote", req.RemoteAddr().String()), "srt: connection limit reached", nil)
+			continue
+		}
+		// Off the accept loop: the auth hook may take its timeout to
+		// answer, and other callers must not wait for it.
+		s.wg.Go(func() { s.handshake(ctx, req, release) })
 	}
 }
 
@@ -201,19 +209,13 @@ func (s *Server) readTimeout() time.Duration {
 	return DefaultReadTimeout
 }
 
-// handshake decides on a connection request: stream ID, credentials,
-// passphrase and limits are all checked before the caller is accepted, so
-// a refused caller gets an SRT rejection code and no stream exists.
-func (s *Server) handshake(ctx context.Context, req srt.ConnRequest) {
+// handshake decides on a connection request the limits admitted, and
+// serves it: stream ID, credentials and passphrase are all checked before
+// the caller is accepted, so a refused caller gets an SRT rejection code
+// and no stream exists. release frees the request's slot.
+func (s *Server) handshake(ctx context.Context, req srt.ConnRequest, release func()) {
 	remote := req.RemoteAddr().String()
 	log := s.log.With("remote", remote)
-
-	// Limits first: a flood from one address costs no parsing or auth.
-	release, ok := s.limits.Admit(req.RemoteAddr())
-	if !ok {
-		s.reject(req, srt.REJX_OVERLOAD, log, "srt: connection limit reached", nil)
-		return
-	}
 	admitted := false
 	defer func() {
 		if !admitted {
@@ -257,12 +259,8 @@ func (s *Server) handshake(ctx context.Context, req srt.ConnRequest) {
 	}
 	s.stats.accepted.Add(1)
 	admitted = true
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer release()
-		s.serveConn(ctx, conn, id.Path, log)
-	}()
+	defer release()
+	s.serveConn(ctx, conn, id.Path, log)
 }
 
 // checkPassphrase applies the path's passphrase. A path with one refuses
