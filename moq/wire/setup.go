@@ -65,6 +65,12 @@ type SetupParams struct {
 }
 
 func (p *SetupParams) encode(e *encoder, v Version) {
+	e.params(p.keyValues(), v)
+}
+
+// keyValues lists p as setup parameters, known ones in type order, then
+// the unknown ones.
+func (p *SetupParams) keyValues() []KeyValue {
 	var kvs []KeyValue
 	if p.Path != nil {
 		kvs = append(kvs, KeyValue{Type: setupPath, Bytes: []byte(*p.Path)})
@@ -84,7 +90,40 @@ func (p *SetupParams) encode(e *encoder, v Version) {
 	if p.Implementation != "" {
 		kvs = append(kvs, KeyValue{Type: setupImplementation, Bytes: []byte(p.Implementation)})
 	}
-	e.params(append(kvs, p.Unknown...), v)
+	return append(kvs, p.Unknown...)
+}
+
+// set records one received setup parameter; maxRequestID says whether
+// MAX_REQUEST_ID exists in the version (it does not from draft-17 on).
+// A repeated known parameter other than AUTHORIZATION_TOKEN is an error.
+func (p *SetupParams) set(kv KeyValue, seen *dupCheck, maxRequestID bool) error {
+	known := kv.Type == setupMaxRequestID && maxRequestID
+	switch kv.Type {
+	case setupPath, setupMaxAuthTokenCacheSize, setupAuthority, setupImplementation:
+		known = true
+	}
+	if known && !seen.add(kv.Type) {
+		return fmt.Errorf("setup parameter 0x%x repeated", kv.Type)
+	}
+	switch {
+	case kv.Type == setupPath:
+		s := string(kv.Bytes)
+		p.Path = &s
+	case kv.Type == setupMaxRequestID && maxRequestID:
+		p.MaxRequestID = kv.Value
+	case kv.Type == setupAuthorizationToken:
+		p.AuthorizationTokens = append(p.AuthorizationTokens, kv.Bytes)
+	case kv.Type == setupMaxAuthTokenCacheSize:
+		p.MaxAuthTokenCacheSize = kv.Value
+	case kv.Type == setupAuthority:
+		s := string(kv.Bytes)
+		p.Authority = &s
+	case kv.Type == setupImplementation:
+		p.Implementation = string(kv.Bytes)
+	default:
+		p.Unknown = append(p.Unknown, kv)
+	}
+	return nil
 }
 
 func (p *SetupParams) decode(d *decoder, v Version) {
@@ -96,30 +135,9 @@ func (p *SetupParams) decode(d *decoder, v Version) {
 		if d.err != nil {
 			return
 		}
-		switch kv.Type {
-		case setupPath, setupMaxRequestID, setupMaxAuthTokenCacheSize, setupAuthority, setupImplementation:
-			if !seen.add(kv.Type) {
-				d.violation("setup parameter 0x%x repeated", kv.Type)
-				return
-			}
-		}
-		switch kv.Type {
-		case setupPath:
-			s := string(kv.Bytes)
-			p.Path = &s
-		case setupMaxRequestID:
-			p.MaxRequestID = kv.Value
-		case setupAuthorizationToken:
-			p.AuthorizationTokens = append(p.AuthorizationTokens, kv.Bytes)
-		case setupMaxAuthTokenCacheSize:
-			p.MaxAuthTokenCacheSize = kv.Value
-		case setupAuthority:
-			s := string(kv.Bytes)
-			p.Authority = &s
-		case setupImplementation:
-			p.Implementation = string(kv.Bytes)
-		default:
-			p.Unknown = append(p.Unknown, kv)
+		if err := p.set(kv, &seen, true); err != nil {
+			d.violation("%v", err)
+			return
 		}
 	}
 }

@@ -37,23 +37,7 @@ func AppendSetup18(b []byte, p SetupParams) ([]byte, error) {
 	if p.MaxRequestID != 0 {
 		return b, fmt.Errorf("wire: MAX_REQUEST_ID does not exist from draft-17 on: %w", ErrProtocolViolation)
 	}
-	var kvs []KeyValue
-	if p.Path != nil {
-		kvs = append(kvs, KeyValue{Type: setupPath, Bytes: []byte(*p.Path)})
-	}
-	for _, t := range p.AuthorizationTokens {
-		kvs = append(kvs, KeyValue{Type: setupAuthorizationToken, Bytes: t})
-	}
-	if p.MaxAuthTokenCacheSize != 0 {
-		kvs = append(kvs, KeyValue{Type: setupMaxAuthTokenCacheSize, Value: p.MaxAuthTokenCacheSize})
-	}
-	if p.Authority != nil {
-		kvs = append(kvs, KeyValue{Type: setupAuthority, Bytes: []byte(*p.Authority)})
-	}
-	if p.Implementation != "" {
-		kvs = append(kvs, KeyValue{Type: setupImplementation, Bytes: []byte(p.Implementation)})
-	}
-	kvs = append(kvs, p.Unknown...)
+	kvs := p.keyValues()
 	// Deltas cannot be negative: options go out in type order.
 	slices.SortStableFunc(kvs, func(a, b KeyValue) int { return cmp.Compare(a.Type, b.Type) })
 	var body []byte
@@ -126,27 +110,8 @@ func ParseSetup18(b []byte) (SetupParams, int, error) {
 			}
 			kv.Bytes, body = body[:v:v], body[v:]
 		}
-		switch kv.Type {
-		case setupPath, setupMaxAuthTokenCacheSize, setupAuthority, setupImplementation:
-			if !seen.add(kv.Type) {
-				return p, 0, fmt.Errorf("wire: setup option 0x%x repeated: %w", kv.Type, ErrProtocolViolation)
-			}
-		}
-		switch kv.Type {
-		case setupPath:
-			s := string(kv.Bytes)
-			p.Path = &s
-		case setupAuthorizationToken:
-			p.AuthorizationTokens = append(p.AuthorizationTokens, kv.Bytes)
-		case setupMaxAuthTokenCacheSize:
-			p.MaxAuthTokenCacheSize = kv.Value
-		case setupAuthority:
-			s := string(kv.Bytes)
-			p.Authority = &s
-		case setupImplementation:
-			p.Implementation = string(kv.Bytes)
-		default:
-			p.Unknown = append(p.Unknown, kv)
+		if err := p.set(kv, &seen, false); err != nil {
+			return p, 0, fmt.Errorf("wire: %w: %w", err, ErrProtocolViolation)
 		}
 	}
 	return p, n + length, nil
