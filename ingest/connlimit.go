@@ -69,11 +69,14 @@ func addrKey(remote net.Addr) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// NewAddrLimiter is the limiter every listener uses: maxConns open in all,
-// perIP from one address (<= 0: no bound) and, when perIP is bounded,
-// DefaultConnRate new connections a second from one address after a burst
-// of DefaultConnBurst.
+// NewAddrLimiter is the limiter every listener uses: maxConns open in all
+// (<= 0: no bound), perIP from one address (0: DefaultMaxConnsPerIP,
+// negative: no bound) and, when perIP is bounded, DefaultConnRate new
+// connections a second from one address after a burst of DefaultConnBurst.
 func NewAddrLimiter(maxConns, perIP int) *ConnLimiter {
+	if perIP == 0 {
+		perIP = DefaultMaxConnsPerIP
+	}
 	l := NewConnLimiter(maxConns, perIP)
 	if perIP > 0 {
 		l.WithRate(DefaultConnRate, DefaultConnBurst)

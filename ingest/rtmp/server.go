@@ -212,7 +212,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // MaxConnsPerIP.
 func (s *Server) admit(remote net.Addr) (release func(), ok bool) {
 	s.limitsOnce.Do(func() {
-		s.limits = ingest.NewAddrLimiter(orDefaultInt(s.MaxConns, DefaultMaxConns), orDefaultInt(s.MaxConnsPerIP, ingest.DefaultMaxConnsPerIP))
+		s.limits = ingest.NewAddrLimiter(orDefaultInt(s.MaxConns, DefaultMaxConns), s.MaxConnsPerIP)
 		s.limitLog = ingest.NewRateLog(s.logger(), slog.LevelWarn, "too many connections, refusing")
 	})
 	if release, ok := s.limits.Admit(remote); ok {

@@ -174,12 +174,8 @@ func (s *Server) Listen() (err error) {
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
-	perIP := s.MaxConnsPerIP
-	if perIP == 0 {
-		perIP = ingest.DefaultMaxConnsPerIP
-	}
 	s.ln = &limitListener{
-		Listener: tcp, limits: ingest.NewAddrLimiter(maxConns, perIP), idle: timeout(s.ReadTimeout),
+		Listener: tcp, limits: ingest.NewAddrLimiter(maxConns, s.MaxConnsPerIP), idle: timeout(s.ReadTimeout),
 		log: ingest.NewRateLog(s.log, slog.LevelWarn, "rtsp: connection limit reached"),
 	}
 	return nil

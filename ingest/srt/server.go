@@ -145,14 +145,11 @@ func (s *Server) Listen() error {
 		return fmt.Errorf("srt listen %s: %w", addr, err)
 	}
 	s.ln = ln
-	maxConns, perIP := s.MaxConns, s.MaxConnsPerIP
+	maxConns := s.MaxConns
 	if maxConns <= 0 {
 		maxConns = DefaultMaxConns
 	}
-	if perIP == 0 {
-		perIP = ingest.DefaultMaxConnsPerIP
-	}
-	s.limits = ingest.NewAddrLimiter(maxConns, perIP)
+	s.limits = ingest.NewAddrLimiter(maxConns, s.MaxConnsPerIP)
 	return nil
 }
 
