@@ -297,9 +297,7 @@ func (sub *subscription) run() {
 	defer close(sub.done)
 	defer func() {
 		sub.r.close()
-		sub.s.mu.Lock()
-		delete(sub.s.subs, sub.id)
-		sub.s.mu.Unlock()
+		sub.forget()
 		sub.s.poke()
 	}()
 	// A write blocked by flow control (a subscriber that stopped reading)
@@ -309,6 +307,9 @@ func (sub *subscription) run() {
 	w := subWriter{sub: sub}
 	code, reason := sub.loop(&w)
 	w.reset(wire.ResetCancelled)
+	// Gone before PUBLISH_DONE goes out: an update the peer sends once it
+	// has read PUBLISH_DONE must find no subscription.
+	sub.forget()
 	if sub.unsubscribed.Load() || sub.s.ctx.Err() != nil {
 		return
 	}
@@ -316,6 +317,15 @@ func (sub *subscription) run() {
 		RequestID: sub.id, StatusCode: code, StreamCount: sub.streams, Reason: reason,
 	}); err != nil {
 		sub.s.fail(err)
+	}
+}
+
+// forget removes sub from its session's subscriptions.
+func (sub *subscription) forget() {
+	sub.s.mu.Lock()
+	defer sub.s.mu.Unlock()
+	if sub.s.subs[sub.id] == sub {
+		delete(sub.s.subs, sub.id)
 	}
 }
 
