@@ -317,7 +317,7 @@ func TestGoAwayFinishesGroupInFlight(t *testing.T) {
 				st := p.acceptUni()
 				st.SetReadDeadline(time.Now().Add(rawTimeout))
 				br := bufio.NewReader(st)
-				typ, err := wire.ReadStreamType(br)
+				typ, err := wire.ReadStreamType(br, v)
 				require.NoError(t, err)
 				h, err := wire.ReadSubgroupHeader(br, v, typ)
 				require.NoError(t, err)

@@ -204,7 +204,7 @@ func readSubgroupStream(t testing.TB, st receiveStream, v wire.Version) (h wire.
 	t.Helper()
 	st.SetReadDeadline(time.Now().Add(rawTimeout))
 	br := bufio.NewReader(st)
-	typ, err := wire.ReadStreamType(br)
+	typ, err := wire.ReadStreamType(br, v)
 	if isReset(err) {
 		return h, nil, false
 	}

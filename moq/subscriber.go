@@ -602,7 +602,7 @@ func (s *Session) acceptUniStreams() {
 
 func (s *Session) readUniStream(st receiveStream) {
 	br := bufio.NewReaderSize(st, 16<<10)
-	typ, err := wire.ReadStreamType(br)
+	typ, err := wire.ReadStreamType(br, s.version)
 	if err != nil {
 		return
 	}

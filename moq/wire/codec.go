@@ -21,6 +21,7 @@ const MaxReasonPhraseLength = 1024
 type encoder struct {
 	b   []byte
 	err error
+	vi  bool // integers in vi64 (draft-18 §1.4.1), not QUIC varints
 }
 
 func (e *encoder) fail(format string, args ...any) {
@@ -30,6 +31,10 @@ func (e *encoder) fail(format string, args ...any) {
 }
 
 func (e *encoder) varint(v uint64) {
+	if e.vi {
+		e.b = AppendVI64(e.b, v)
+		return
+	}
 	if v > quicvarint.Max {
 		e.fail("value %d does not fit a varint", v)
 		return
@@ -82,6 +87,7 @@ type decoder struct {
 	// layout (see parseControl): fields and Key-Value-Pair types are read as
 	// draft-14, parameter meanings and namespace rules are draft-16's.
 	compat16 bool
+	vi       bool // integers in vi64 (draft-18 §1.4.1)
 }
 
 // semantics is the version whose parameter meanings and limits apply.
@@ -107,7 +113,11 @@ func (d *decoder) varint() uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n, err := quicvarint.Parse(d.b)
+	parse := quicvarint.Parse
+	if d.vi {
+		parse = ParseVI64
+	}
+	v, n, err := parse(d.b)
 	if err != nil {
 		d.err = io.ErrUnexpectedEOF
 		return 0
@@ -242,6 +252,51 @@ func readVarint(r io.ByteReader) (uint64, error) {
 		v = v<<8 | uint64(b)
 	}
 	return v, nil
+}
+
+// readInt reads one integer in v's encoding from a stream, with readVarint's
+// errors.
+func readInt(r io.ByteReader, v Version) (uint64, error) {
+	if !v.vi64() {
+		return readVarint(r)
+	}
+	first, err := r.ReadByte()
+	if err != nil {
+		return 0, err
+	}
+	var buf [MaxVI64Len]byte
+	buf[0] = first
+	n := vi64Len(first)
+	for i := 1; i < n; i++ {
+		if buf[i], err = r.ReadByte(); err != nil {
+			return 0, noEOF(err)
+		}
+	}
+	x, _, err := ParseVI64(buf[:n])
+	return x, err
+}
+
+// readFieldV is readField in v's integer encoding.
+func readFieldV(r io.ByteReader, v Version) (uint64, error) {
+	x, err := readInt(r, v)
+	return x, noEOF(err)
+}
+
+// appendInt appends x in v's integer encoding; x must fit (below 2^62 for
+// QUIC varints).
+func appendInt(b []byte, v Version, x uint64) []byte {
+	if v.vi64() {
+		return AppendVI64(b, x)
+	}
+	return quicvarint.Append(b, x)
+}
+
+// maxInt is the largest integer v's encoding carries.
+func maxInt(v Version) uint64 {
+	if v.vi64() {
+		return ^uint64(0)
+	}
+	return quicvarint.Max
 }
 
 // readField reads a varint that cannot be the first thing after a clean

@@ -72,6 +72,9 @@ func AppendControl(b []byte, v Version, m Message) ([]byte, error) {
 	if err := v.check(); err != nil {
 		return b, err
 	}
+	if v == Draft18 {
+		return appendControl18(b, m)
+	}
 	typ, err := m.controlType(v)
 	if err != nil {
 		return b, err
@@ -106,6 +109,9 @@ func ReadControl(r io.Reader, v Version) (Message, error) {
 	br, ok := r.(io.ByteReader)
 	if !ok {
 		br = &oneByteReader{r: r}
+	}
+	if v == Draft18 {
+		return readControl18(r, br)
 	}
 	typ, err := readVarint(br)
 	if err != nil {

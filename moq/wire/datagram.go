@@ -2,8 +2,6 @@ package wire
 
 import (
 	"fmt"
-
-	"github.com/quic-go/quic-go/quicvarint"
 )
 
 // OBJECT_DATAGRAM type bits (draft-14 §10.3.1 Table 6, draft-16 §10.3.1).
@@ -67,7 +65,7 @@ func (d *Datagram) Append(b []byte, v Version) ([]byte, error) {
 	if d.EndOfGroup {
 		t |= dgEndOfGroup
 	}
-	if d.DefaultPriority && v == Draft16 {
+	if d.DefaultPriority && v.layout16() {
 		t |= dgDefaultPriority
 	}
 	if d.Status != StatusNormal {
@@ -79,25 +77,25 @@ func (d *Datagram) Append(b []byte, v Version) ([]byte, error) {
 	if err := checkStatus(d.Status, v, len(d.Extensions) > 0); err != nil {
 		return b, err
 	}
-	if d.TrackAlias > quicvarint.Max || d.GroupID > quicvarint.Max || d.ObjectID > quicvarint.Max {
+	if m := maxInt(v); d.TrackAlias > m || d.GroupID > m || d.ObjectID > m {
 		return b, fmt.Errorf("wire: datagram ID does not fit a varint")
 	}
 	if len(d.Extensions) > MaxExtensionsLength {
 		return b, fmt.Errorf("wire: extension headers of %d bytes: %w", len(d.Extensions), ErrTooLarge)
 	}
-	b = quicvarint.Append(b, t)
-	b = quicvarint.Append(b, d.TrackAlias)
-	b = quicvarint.Append(b, d.GroupID)
-	b = quicvarint.Append(b, d.ObjectID)
+	b = appendInt(b, v, t)
+	b = appendInt(b, v, d.TrackAlias)
+	b = appendInt(b, v, d.GroupID)
+	b = appendInt(b, v, d.ObjectID)
 	if t&dgDefaultPriority == 0 {
 		b = append(b, d.PublisherPriority)
 	}
 	if t&dgExtensions != 0 {
-		b = quicvarint.Append(b, uint64(len(d.Extensions)))
+		b = appendInt(b, v, uint64(len(d.Extensions)))
 		b = append(b, d.Extensions...)
 	}
 	if t&dgStatus != 0 {
-		return quicvarint.Append(b, uint64(d.Status)), nil
+		return appendInt(b, v, uint64(d.Status)), nil
 	}
 	return append(b, d.Payload...), nil
 }
@@ -109,7 +107,7 @@ func (d *Datagram) Parse(b []byte, v Version) error {
 		return err
 	}
 	*d = Datagram{}
-	dec := decoder{b: b}
+	dec := decoder{b: b, vi: v.vi64()}
 	t := dec.varint()
 	if dec.err != nil {
 		return dec.err

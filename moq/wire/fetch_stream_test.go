@@ -91,7 +91,7 @@ var fetchStreamCases = []fetchStreamCase{
 }
 
 func readFetchStream(r Reader, v Version) (uint64, []fetchEntry, error) {
-	typ, err := ReadStreamType(r)
+	typ, err := ReadStreamType(r, v)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -11,6 +11,13 @@ type GoAway struct {
 	// NewSessionURI is where the client should reconnect; "" reuses the
 	// current URI.
 	NewSessionURI string
+	// Timeout is the draft-18 Timeout (§10.4) in milliseconds, 0 for none;
+	// older drafts have no such field.
+	Timeout uint64
+	// RequestID is the draft-18 Request ID of a control-stream GOAWAY: the
+	// smallest of the receiver's Request IDs not processed. nil on other
+	// drafts and on a request stream.
+	RequestID *uint64
 }
 
 func (m *GoAway) controlType(Version) (uint64, error) { return typeGoAway, nil }

@@ -169,7 +169,7 @@ func (c *dupCheck) add(t uint64) bool {
 // delta encoding.
 func (e *encoder) keyValue(kv KeyValue, v Version, prev uint64) {
 	t := kv.Type
-	if v == Draft16 {
+	if v.layout16() {
 		t -= prev
 	}
 	e.varint(t)
@@ -189,7 +189,7 @@ func (e *encoder) keyValue(kv KeyValue, v Version, prev uint64) {
 // keyValues writes pairs without a count; draft-16 needs them ascending by
 // Type, so an unsorted list is sorted on a copy.
 func (e *encoder) keyValues(kvs []KeyValue, v Version) {
-	if v == Draft16 && !slices.IsSortedFunc(kvs, compareType) {
+	if v.layout16() && !slices.IsSortedFunc(kvs, compareType) {
 		kvs = slices.Clone(kvs)
 		slices.SortStableFunc(kvs, compareType)
 	}
@@ -214,7 +214,7 @@ func (d *decoder) keyValue(v Version, prev *uint64) KeyValue {
 	if d.err != nil {
 		return KeyValue{}
 	}
-	if v == Draft16 {
+	if v.layout16() {
 		if t > ^uint64(0)-*prev {
 			d.violation("key-value type delta overflows (draft-16 §1.4.2)")
 			return KeyValue{}
@@ -254,7 +254,7 @@ func AppendKeyValues(b []byte, v Version, kvs []KeyValue) ([]byte, error) {
 	if err := v.check(); err != nil {
 		return b, err
 	}
-	e := encoder{b: b}
+	e := encoder{b: b, vi: v.vi64()}
 	e.keyValues(kvs, v)
 	if e.err != nil {
 		return b, e.err
@@ -269,7 +269,7 @@ func ParseKeyValues(b []byte, v Version) ([]KeyValue, error) {
 		return nil, err
 	}
 	var kvs []KeyValue
-	d := decoder{b: b}
+	d := decoder{b: b, vi: v.vi64()}
 	var prev uint64
 	for len(d.b) > 0 && d.err == nil {
 		kv := d.keyValue(v, &prev)
@@ -286,7 +286,7 @@ func ParseKeyValues(b []byte, v Version) ([]KeyValue, error) {
 // validateKeyValues checks that b is a well-formed block of pairs without
 // allocating.
 func validateKeyValues(b []byte, v Version) error {
-	d := decoder{b: b}
+	d := decoder{b: b, vi: v.vi64()}
 	var prev uint64
 	for len(d.b) > 0 && d.err == nil {
 		d.keyValue(v, &prev)

@@ -3,8 +3,6 @@ package wire
 import (
 	"fmt"
 	"io"
-
-	"github.com/quic-go/quic-go/quicvarint"
 )
 
 // Limits on data stream fields. They bound what a reader accepts before the
@@ -37,15 +35,18 @@ type Reader interface {
 // ReadFetchHeader, a type for which IsSubgroupType holds to
 // ReadSubgroupHeader, anything else is ErrUnknownType. A stream that ends
 // before the type yields io.EOF.
-func ReadStreamType(r io.ByteReader) (uint64, error) { return readVarint(r) }
+func ReadStreamType(r io.ByteReader, v Version) (uint64, error) { return readInt(r, v) }
 
 // IsSubgroupType reports whether t is a SUBGROUP_HEADER type of v:
 // 0x10–0x15 and 0x18–0x1D, plus in draft-16 the same with the
 // DEFAULT_PRIORITY bit 0x20 set (draft-16 §10.4.2). Subgroup ID mode 0b11
 // (0x16, 0x17, 0x1E, 0x1F, ...) is reserved.
 func IsSubgroupType(t uint64, v Version) bool {
-	if v == Draft16 {
+	if v.layout16() {
 		t &^= 0x20
+	}
+	if v.vi64() {
+		t &^= subgroupFirstObject
 	}
 	return t >= 0x10 && t <= 0x1d && t&0x06 != 0x06
 }
@@ -88,7 +89,14 @@ type SubgroupHeader struct {
 	// EndOfGroup is the END_OF_GROUP bit (0x08): the last object before the
 	// FIN is the last object of the group.
 	EndOfGroup bool
+	// FirstObject is the draft-18 FIRST_OBJECT bit (0x40, §11.4.2): the
+	// stream's first object is the subgroup's first. Older drafts ignore it.
+	FirstObject bool
 }
+
+// subgroupFirstObject is the FIRST_OBJECT bit of a draft-18 SUBGROUP_HEADER
+// type.
+const subgroupFirstObject = 0x40
 
 // StreamType returns the SUBGROUP_HEADER type for h in v.
 func (h *SubgroupHeader) StreamType(v Version) uint64 {
@@ -99,8 +107,11 @@ func (h *SubgroupHeader) StreamType(v Version) uint64 {
 	if h.EndOfGroup {
 		t |= 0x08
 	}
-	if h.DefaultPriority && v == Draft16 {
+	if h.DefaultPriority && v.layout16() {
 		t |= 0x20
+	}
+	if h.FirstObject && v.vi64() {
+		t |= subgroupFirstObject
 	}
 	return t
 }
@@ -112,13 +123,13 @@ func (h *SubgroupHeader) Append(b []byte, v Version) []byte {
 	if h.SubgroupIDMode > SubgroupIDExplicit {
 		panic(fmt.Sprintf("wire: invalid subgroup ID mode %d", h.SubgroupIDMode))
 	}
-	b = quicvarint.Append(b, h.StreamType(v))
-	b = quicvarint.Append(b, h.TrackAlias)
-	b = quicvarint.Append(b, h.GroupID)
+	b = appendInt(b, v, h.StreamType(v))
+	b = appendInt(b, v, h.TrackAlias)
+	b = appendInt(b, v, h.GroupID)
 	if h.SubgroupIDMode == SubgroupIDExplicit {
-		b = quicvarint.Append(b, h.SubgroupID)
+		b = appendInt(b, v, h.SubgroupID)
 	}
-	if !h.DefaultPriority || v != Draft16 {
+	if !h.DefaultPriority || !v.layout16() {
 		b = append(b, h.PublisherPriority)
 	}
 	return b
@@ -138,16 +149,17 @@ func ReadSubgroupHeader(r io.ByteReader, v Version, streamType uint64) (Subgroup
 		Extensions:      streamType&0x01 != 0,
 		EndOfGroup:      streamType&0x08 != 0,
 		DefaultPriority: streamType&0x20 != 0,
+		FirstObject:     v.vi64() && streamType&subgroupFirstObject != 0,
 	}
 	var err error
-	if h.TrackAlias, err = readField(r); err != nil {
+	if h.TrackAlias, err = readFieldV(r, v); err != nil {
 		return SubgroupHeader{}, err
 	}
-	if h.GroupID, err = readField(r); err != nil {
+	if h.GroupID, err = readFieldV(r, v); err != nil {
 		return SubgroupHeader{}, err
 	}
 	if h.SubgroupIDMode == SubgroupIDExplicit {
-		if h.SubgroupID, err = readField(r); err != nil {
+		if h.SubgroupID, err = readFieldV(r, v); err != nil {
 			return SubgroupHeader{}, err
 		}
 	}
@@ -180,13 +192,13 @@ func checkStatus(s ObjectStatus, v Version, hasExt bool) error {
 	switch s {
 	case StatusNormal, StatusEndOfGroup, StatusEndOfTrack:
 	case StatusDoesNotExist:
-		if v == Draft16 {
+		if v.layout16() {
 			return fmt.Errorf("%w: object status %d in draft-16", ErrProtocolViolation, s)
 		}
 	default:
 		return fmt.Errorf("%w: object status %d", ErrProtocolViolation, s)
 	}
-	if hasExt && (s == StatusDoesNotExist || (v == Draft16 && s != StatusNormal)) {
+	if hasExt && (s == StatusDoesNotExist || (v.layout16() && s != StatusNormal)) {
 		return fmt.Errorf("%w: extension headers on an object with status %d", ErrProtocolViolation, s)
 	}
 	return nil
@@ -239,7 +251,7 @@ func (s *SubgroupStream) AppendObjectHeader(b []byte, h ObjectHeader) ([]byte, e
 	if len(h.Extensions) > MaxExtensionsLength {
 		return b, fmt.Errorf("wire: extension headers of %d bytes: %w", len(h.Extensions), ErrTooLarge)
 	}
-	if h.ObjectID > quicvarint.Max || h.PayloadLength > quicvarint.Max {
+	if m := maxInt(s.Version); h.ObjectID > m || h.PayloadLength > m {
 		return b, fmt.Errorf("wire: object ID or payload length does not fit a varint")
 	}
 	delta := h.ObjectID
@@ -251,14 +263,15 @@ func (s *SubgroupStream) AppendObjectHeader(b []byte, h ObjectHeader) ([]byte, e
 	} else if s.Header.SubgroupIDMode == SubgroupIDFirstObject && s.Header.SubgroupID != h.ObjectID {
 		return b, fmt.Errorf("wire: subgroup ID %d is not the first object ID %d", s.Header.SubgroupID, h.ObjectID)
 	}
-	b = quicvarint.Append(b, delta)
+	v := s.Version
+	b = appendInt(b, v, delta)
 	if s.Header.Extensions {
-		b = quicvarint.Append(b, uint64(len(h.Extensions)))
+		b = appendInt(b, v, uint64(len(h.Extensions)))
 		b = append(b, h.Extensions...)
 	}
-	b = quicvarint.Append(b, h.PayloadLength)
+	b = appendInt(b, v, h.PayloadLength)
 	if h.PayloadLength == 0 {
-		b = quicvarint.Append(b, uint64(h.Status))
+		b = appendInt(b, v, uint64(h.Status))
 	}
 	s.objects++
 	s.lastID = h.ObjectID
@@ -271,7 +284,8 @@ func (s *SubgroupStream) AppendObjectHeader(b []byte, h ObjectHeader) ([]byte, e
 // before an object and io.ErrUnexpectedEOF when it ends inside a header. It
 // allocates nothing unless the object carries extension headers.
 func (s *SubgroupStream) ReadObjectHeader(r Reader) (ObjectHeader, error) {
-	delta, err := readVarint(r)
+	v := s.Version
+	delta, err := readInt(r, v)
 	if err != nil {
 		return ObjectHeader{}, err
 	}
@@ -279,7 +293,7 @@ func (s *SubgroupStream) ReadObjectHeader(r Reader) (ObjectHeader, error) {
 	if s.objects == 0 {
 		h.ObjectID = delta
 	} else {
-		if delta >= quicvarint.Max-s.lastID {
+		if delta >= maxInt(v)-s.lastID {
 			return ObjectHeader{}, fmt.Errorf("%w: object ID delta %d overflows", ErrProtocolViolation, delta)
 		}
 		h.ObjectID = s.lastID + delta + 1
@@ -289,14 +303,14 @@ func (s *SubgroupStream) ReadObjectHeader(r Reader) (ObjectHeader, error) {
 			return ObjectHeader{}, err
 		}
 	}
-	if h.PayloadLength, err = readField(r); err != nil {
+	if h.PayloadLength, err = readFieldV(r, v); err != nil {
 		return ObjectHeader{}, err
 	}
 	if h.PayloadLength > MaxObjectPayloadLength {
 		return ObjectHeader{}, fmt.Errorf("%w: object payload of %d bytes", ErrTooLarge, h.PayloadLength)
 	}
 	if h.PayloadLength == 0 {
-		st, err := readField(r)
+		st, err := readFieldV(r, v)
 		if err != nil {
 			return ObjectHeader{}, err
 		}
@@ -325,7 +339,7 @@ func (s *SubgroupStream) readExtensions(r Reader) ([]byte, error) {
 // (grown if needed, and returned for reuse) and validates it. An empty block
 // returns nil.
 func readExtensionBlock(r Reader, v Version, buf []byte) (ext, newBuf []byte, err error) {
-	n, err := readField(r)
+	n, err := readFieldV(r, v)
 	if err != nil {
 		return nil, buf, err
 	}

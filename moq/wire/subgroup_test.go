@@ -150,7 +150,7 @@ var subgroupCases = []subgroupCase{
 
 // readSubgroup reads a whole subgroup stream the way a session does.
 func readSubgroup(r Reader, v Version) (SubgroupHeader, *SubgroupStream, []testObject, error) {
-	typ, err := ReadStreamType(r)
+	typ, err := ReadStreamType(r, v)
 	if err != nil {
 		return SubgroupHeader{}, nil, nil, err
 	}
@@ -348,7 +348,7 @@ func TestDataPlaneAllocs(t *testing.T) {
 		"SubgroupHeader.Append": func() { buf = h.Append(buf[:0], Draft16) },
 		"ReadSubgroupHeader": func() {
 			r.Reset(hdr)
-			typ, _ := ReadStreamType(r)
+			typ, _ := ReadStreamType(r, Draft16)
 			_, err = ReadSubgroupHeader(r, Draft16, typ)
 		},
 		"AppendObjectHeader": func() {
@@ -419,7 +419,7 @@ func BenchmarkSubgroupHeader(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			r.Reset(wire)
-			typ, err := ReadStreamType(r)
+			typ, err := ReadStreamType(r, Draft16)
 			if err != nil {
 				b.Fatal(err)
 			}

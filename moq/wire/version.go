@@ -17,6 +17,11 @@ const (
 	// Draft16 is draft-ietf-moq-transport-16, negotiated by ALPN "moqt-16"
 	// (draft-16 §3.1); its SETUP messages carry no versions.
 	Draft16 Version = 0xff000010
+	// Draft18 is draft-ietf-moq-transport-18, negotiated by ALPN "moqt-18"
+	// (draft-18 §3.1): one SETUP on a pair of unidirectional control
+	// streams, one bidirectional stream per request, the vi64 integer
+	// encoding (§1.4.1) and typed message parameters (§10.2).
+	Draft18 Version = 0xff000012
 )
 
 // ALPN protocol identifiers of the supported drafts.
@@ -27,6 +32,8 @@ const (
 	// ALPNDraft16 is the ALPN of draft-16 ("moqt-" + draft number, draft-16
 	// §3.1).
 	ALPNDraft16 = "moqt-16"
+	// ALPNDraft18 is the ALPN and WT-Available-Protocols token of draft-18.
+	ALPNDraft18 = "moqt-18"
 )
 
 // String returns "draft-14" or "draft-16", and the hexadecimal number for
@@ -37,6 +44,8 @@ func (v Version) String() string {
 		return "draft-14"
 	case Draft16:
 		return "draft-16"
+	case Draft18:
+		return "draft-18"
 	}
 	return fmt.Sprintf("0x%x", uint64(v))
 }
@@ -49,19 +58,24 @@ func (v Version) ALPN() string {
 		return ALPNDraft14
 	case Draft16:
 		return ALPNDraft16
+	case Draft18:
+		return ALPNDraft18
 	}
 	return ""
 }
 
+// Versions lists the versions this package speaks, oldest first.
+var Versions = []Version{Draft14, Draft16, Draft18}
+
 // ParseDraft parses a draft number as users write it: "14", "16",
-// "draft-16".
+// "draft-16", "18".
 func ParseDraft(s string) (Version, error) {
-	for _, v := range []Version{Draft14, Draft16} {
+	for _, v := range Versions {
 		if n := strings.TrimPrefix(v.String(), "draft-"); s == n || s == v.String() {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("draft %q is not 14 or 16", s)
+	return 0, fmt.Errorf("draft %q is not 14, 16 or 18", s)
 }
 
 // VersionForALPN returns the codec version for a negotiated ALPN protocol:
@@ -73,12 +87,28 @@ func VersionForALPN(alpn string) (Version, bool) {
 		return Draft14, true
 	case ALPNDraft16:
 		return Draft16, true
+	case ALPNDraft18:
+		return Draft18, true
 	}
 	return 0, false
 }
 
+// RequestStreams reports whether v carries each request on its own
+// bidirectional stream and SETUP on a pair of unidirectional control
+// streams (draft-18 §3.3), as drafts from 17 on do.
+func (v Version) RequestStreams() bool { return v == Draft18 }
+
+// vi64 reports whether v's integers use the vi64 encoding (draft-18
+// §1.4.1) instead of QUIC varints.
+func (v Version) vi64() bool { return v == Draft18 }
+
+// layout16 reports whether v's Key-Value-Pairs are delta-typed and its data
+// streams carry the draft-16 flags (DEFAULT_PRIORITY, statuses): draft-16
+// and later.
+func (v Version) layout16() bool { return v == Draft16 || v == Draft18 }
+
 func (v Version) check() error {
-	if v != Draft14 && v != Draft16 {
+	if v != Draft14 && v != Draft16 && v != Draft18 {
 		return fmt.Errorf("wire: unsupported version %v", v)
 	}
 	return nil

@@ -43,6 +43,15 @@ func AppendVI64(b []byte, v uint64) []byte {
 	return b
 }
 
+// vi64Len is the length of the encoding whose first byte is first.
+func vi64Len(first byte) int {
+	ones := bits.LeadingZeros8(^first)
+	if ones == 8 {
+		return MaxVI64Len
+	}
+	return ones + 1
+}
+
 // ParseVI64 reads one integer from the start of b and returns it with the
 // bytes it took; io.ErrUnexpectedEOF when b ends inside it.
 func ParseVI64(b []byte) (uint64, int, error) {
@@ -50,10 +59,7 @@ func ParseVI64(b []byte) (uint64, int, error) {
 		return 0, 0, io.ErrUnexpectedEOF
 	}
 	ones := bits.LeadingZeros8(^b[0])
-	n := ones + 1
-	if ones == 8 {
-		n = MaxVI64Len
-	}
+	n := vi64Len(b[0])
 	if len(b) < n {
 		return 0, 0, io.ErrUnexpectedEOF
 	}
