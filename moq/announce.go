@@ -223,7 +223,7 @@ func (s *Session) onPublishNamespaceCancel(m *wire.PublishNamespaceCancel) {
 	s.mu.Lock()
 	var found *announcement
 	for _, a := range s.announces {
-		if (s.version == wire.Draft16 && a.id == m.RequestID) ||
+		if (s.version != wire.Draft14 && a.id == m.RequestID) ||
 			(s.version == wire.Draft14 && a.wireNS.Equal(Namespace(m.Namespace))) {
 			found = a
 			break
@@ -409,6 +409,10 @@ func (s *Session) acceptBidiStreams() {
 		if err != nil {
 			return
 		}
+		if s.version.RequestStreams() {
+			s.goSafe(func() { s.serveRequest18(st) })
+			continue
+		}
 		if s.version != wire.Draft16 {
 			st.CancelRead(uint64(wire.ResetCancelled))
 			st.CancelWrite(uint64(wire.ResetCancelled))
@@ -482,7 +486,7 @@ func (s *Session) onPeerPublishNamespace(m *wire.PublishNamespace) error {
 func (s *Session) onPeerPublishNamespaceDone(m *wire.PublishNamespaceDone) {
 	s.mu.Lock()
 	ns := Namespace(m.Namespace)
-	if s.version == wire.Draft16 && !m.NamespaceForm {
+	if s.version != wire.Draft14 && !m.NamespaceForm {
 		ns = s.peerAnnIDs[m.RequestID]
 	}
 	found := false

@@ -126,8 +126,8 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 			return nil, dialError(err, alpns)
 		}
 		switch p := ws.SessionState().ApplicationProtocol; p {
-		case wire.ALPNDraft16:
-			v = wire.Draft16
+		case wire.ALPNDraft16, wire.ALPNDraft18:
+			v, _ = wire.VersionForALPN(p)
 		default: // moq-00, or no WT-Protocol: draft-14 negotiates in SETUP
 			if !containsVersion(versions, wire.Draft14) {
 				ws.CloseWithError(webtransport.SessionErrorCode(wire.SessionVersionNegotiationFailed), "no common version")

@@ -56,7 +56,7 @@ type NamespaceSubscription struct {
 // a *RequestError.
 func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*NamespaceSubscription, error) {
 	n := &NamespaceSubscription{s: s, Prefix: append(Namespace(nil), prefix...), sig: make(chan struct{}, 1), active: make(map[string]bool)}
-	if s.version == wire.Draft16 {
+	if s.version != wire.Draft14 {
 		if err := n.open16(ctx); err != nil {
 			return nil, fmt.Errorf("subscribe namespace %s: %w", prefix, err)
 		}

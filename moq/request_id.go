@@ -171,6 +171,13 @@ func (r *requestIDs) allowReorder() {
 	r.mu.Unlock()
 }
 
+// peerNext is the smallest Request ID the peer has not used yet.
+func (r *requestIDs) peerNext() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.expect
+}
+
 // advertised is the limit we announce in SETUP.
 func (r *requestIDs) advertised() uint64 {
 	r.mu.Lock()

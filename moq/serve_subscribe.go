@@ -96,12 +96,12 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestDoesNotExist,
 			"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
 	}
-	if n := s.subscriptionsTo(t); n > 0 && (s.version == wire.Draft16 || n >= maxSubscriptionsPerTrack14) {
+	if n := s.subscriptionsTo(t); n > 0 && (s.version != wire.Draft14 || n >= maxSubscriptionsPerTrack14) {
 		// Draft-16 §5.1: at most one subscription per track and role.
 		// Draft-14 sets no bound; one keeps a session from multiplying
 		// what it pulls by subscribing to one track again and again.
 		code := wire.RequestDuplicateSubscription
-		if s.version != wire.Draft16 {
+		if s.version == wire.Draft14 {
 			code = wire.RequestInternalError
 		}
 		return s.refuse(wire.KindSubscribe, m.RequestID, code,
@@ -440,8 +440,9 @@ func (w *subWriter) header(g *group) wire.SubgroupHeader {
 	}
 }
 
-// open starts the stream of group g.
-func (w *subWriter) open(g *group) error {
+// open starts the stream of group g with object first; a draft-18 header
+// says when that is the group's first object (FIRST_OBJECT, §11.4.2).
+func (w *subWriter) open(g *group, first uint64) error {
 	sub := w.sub
 	st, err := sub.s.c.OpenUniStreamSync(sub.ctx)
 	if err != nil {
@@ -450,6 +451,7 @@ func (w *subWriter) open(g *group) error {
 	st.SetPriority(urgency(sub.track.opts.Priority))
 	w.st, w.g = st, g
 	w.sg = wire.SubgroupStream{Version: sub.s.version, Header: w.header(g)}
+	w.sg.Header.FirstObject = first == 0
 	sub.streams++
 	sub.s.counters.streamsOpened.Add(1)
 	sub.r.setCancel(func(code wire.ResetCode) { st.CancelWrite(uint64(code)) })
@@ -464,7 +466,7 @@ func (w *subWriter) writeObject(ev readEvent) error {
 	}
 	if w.st == nil || w.g != ev.group {
 		w.finish(w.g)
-		if err := w.open(ev.group); err != nil {
+		if err := w.open(ev.group, ev.object); err != nil {
 			return err
 		}
 	}
@@ -515,10 +517,10 @@ func (w *subWriter) writeDatagram(ev readEvent) error {
 		}
 		return err
 	}
-	if sub.s.version == wire.Draft16 {
+	if sub.s.version != wire.Draft14 {
 		if w.st == nil || w.g != ev.group {
 			w.finish(w.g)
-			if err := w.open(ev.group); err != nil {
+			if err := w.open(ev.group, ev.object); err != nil {
 				return err
 			}
 		}

@@ -89,11 +89,17 @@ type Session struct {
 	cfg      SessionConfig
 	log      *slog.Logger
 
-	ctrl  stream
-	reqMu sync.Mutex // a request's ID allocation and its write, in order
-	ctrlR *bufio.Reader
-	wmu   sync.Mutex
-	wbuf  []byte
+	ctrl stream
+	// ctrlW and ctrlIn are the control stream's directions: ctrl's on
+	// drafts 14 and 16, the two unidirectional streams of draft-18.
+	ctrlW  sendStream
+	ctrlIn receiveStream
+	// streams18 are the draft-18 request streams, by Request ID (under mu).
+	streams18 map[uint64]*request18
+	reqMu     sync.Mutex // a request's ID allocation and its write, in order
+	ctrlR     *bufio.Reader
+	wmu       sync.Mutex
+	wbuf      []byte
 
 	ids       *requestIDs
 	moqRS     bool
@@ -223,8 +229,14 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 	if cfg.MoqRSDraft14 {
 		s.setMoqRS()
 	}
-	if v == wire.Draft16 {
+	if v != wire.Draft14 {
 		s.ids.allowReorder()
+	}
+	if v.RequestStreams() {
+		// No MAX_REQUEST_ID from draft-17 on (draft-18 §10.1): the
+		// subscription bound is what limits a peer.
+		s.ids.unlimited()
+		s.streams18 = make(map[uint64]*request18)
 	}
 	return s
 }
@@ -533,6 +545,9 @@ func (s *Session) writeControl(m wire.Message) error {
 // writeControlAs writes m in version v's layout: a draft-16 peer that sent a
 // request in the draft-14 layout gets its answer in that layout.
 func (s *Session) writeControlAs(v wire.Version, m wire.Message) error {
+	if v.RequestStreams() {
+		return s.writeControl18(m)
+	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	b, err := wire.AppendControl(s.wbuf[:0], v, m)
@@ -540,7 +555,7 @@ func (s *Session) writeControlAs(v wire.Version, m wire.Message) error {
 		return fmt.Errorf("encode %T: %w", m, err)
 	}
 	s.wbuf = b
-	if _, err := s.ctrl.Write(b); err != nil {
+	if _, err := s.ctrlW.Write(b); err != nil {
 		return fmt.Errorf("write control stream: %w", err)
 	}
 	return nil
@@ -570,6 +585,12 @@ func (s *Session) readControl() {
 			s.fail(fmt.Errorf("control stream: %w", err))
 			return
 		}
+		if _, goAway := m.(*wire.GoAway); !goAway && s.version.RequestStreams() {
+			// Draft-18 §3.3: the control stream carries SETUP and GOAWAY;
+			// everything else has a request stream.
+			s.fail(sessionErrorf(wire.SessionProtocolViolation, "%T on the control stream", m))
+			return
+		}
 		if err := s.handle(m); err != nil {
 			s.fail(err)
 			return
@@ -587,8 +608,8 @@ func (s *Session) readControlMessage() (wire.Message, error) {
 	if _, err := s.ctrlR.Peek(1); err != nil {
 		return nil, err
 	}
-	_ = s.ctrl.SetReadDeadline(time.Now().Add(s.cfg.ControlMessageTimeout))
-	defer func() { _ = s.ctrl.SetReadDeadline(time.Time{}) }()
+	_ = s.ctrlIn.SetReadDeadline(time.Now().Add(s.cfg.ControlMessageTimeout))
+	defer func() { _ = s.ctrlIn.SetReadDeadline(time.Time{}) }()
 	m, err := wire.ReadControl(s.ctrlR, s.version)
 	if errors.Is(err, os.ErrDeadlineExceeded) { // the stream's deadline, not the connection's idle timeout
 		return nil, errPartialControl

@@ -22,6 +22,12 @@ import (
 func (s *Session) setup(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SetupTimeout)
 	defer cancel()
+	if s.version.RequestStreams() {
+		if err := s.setup18(ctx); err != nil {
+			return s.remoteCause(setupCause(ctx, err))
+		}
+		return nil
+	}
 
 	var (
 		ctrl stream
@@ -35,7 +41,7 @@ func (s *Session) setup(ctx context.Context) error {
 	if err != nil {
 		return s.remoteCause(fmt.Errorf("control stream: %w", setupCause(ctx, err)))
 	}
-	s.ctrl = ctrl
+	s.ctrl, s.ctrlW, s.ctrlIn = ctrl, ctrl, ctrl
 	// The SETUP exchange reads under the same deadline.
 	stop := context.AfterFunc(ctx, func() { ctrl.SetReadDeadline(time.Now()) })
 	defer stop()
@@ -109,30 +115,8 @@ func (s *Session) serverSetup(context.Context) error {
 		return sessionErrorf(wire.SessionVersionNegotiationFailed,
 			"client offered %s, server supports %s", versionList(cs.Versions), versionList(supportedVersions))
 	}
-	if s.c.Transport() == "webtransport" && cs.Params.Path != nil {
-		return sessionErrorf(wire.SessionInvalidPath, "PATH parameter over WebTransport")
-	}
-	if s.c.Transport() == "webtransport" && cs.Params.Authority != nil {
-		return sessionErrorf(wire.SessionInvalidAuthority, "AUTHORITY parameter over WebTransport")
-	}
-	if cs.Params.Path != nil {
-		// draft-16 §9.3.1.1: path-abempty ["?" query] of a moqt:// URI.
-		if p := *cs.Params.Path; p != "" && p[0] != '/' && p[0] != '?' {
-			return sessionErrorf(wire.SessionMalformedPath, "PATH %q does not start with /", p)
-		}
-		s.path = *cs.Params.Path
-	}
-	if s.version != wire.Draft14 {
-		if err := checkSetupTokens(cs.Params.AuthorizationTokens); err != nil {
-			return err
-		}
-	}
-	if s.cfg.Authorize != nil {
-		read, err := s.cfg.Authorize(s.credentials(cs.Params.AuthorizationTokens))
-		if err != nil {
-			return sessionErrorf(wire.SessionUnauthorized, "%v", err)
-		}
-		s.read = read
+	if err := s.checkClientSetup(cs.Params); err != nil {
+		return err
 	}
 	s.peerImpl = cs.Params.Implementation
 	if s.version == wire.Draft14 && (isMoqRS(s.peerImpl) || moqRS14Setup(cs.Params)) {
@@ -140,6 +124,38 @@ func (s *Session) serverSetup(context.Context) error {
 	}
 	s.ids.setPeerMax(cs.Params.MaxRequestID)
 	return s.writeControl(&wire.ServerSetup{SelectedVersion: s.version, Params: s.localSetupParams()})
+}
+
+// checkClientSetup applies a client's setup parameters: PATH and AUTHORITY
+// only over raw QUIC (draft-16 §9.3.1.1-2, draft-18 §10.3), tokens, and
+// the session's read access.
+func (s *Session) checkClientSetup(p wire.SetupParams) error {
+	if s.c.Transport() == "webtransport" && p.Path != nil {
+		return sessionErrorf(wire.SessionInvalidPath, "PATH parameter over WebTransport")
+	}
+	if s.c.Transport() == "webtransport" && p.Authority != nil {
+		return sessionErrorf(wire.SessionInvalidAuthority, "AUTHORITY parameter over WebTransport")
+	}
+	if p.Path != nil {
+		// draft-16 §9.3.1.1: path-abempty ["?" query] of a moqt:// URI.
+		if path := *p.Path; path != "" && path[0] != '/' && path[0] != '?' {
+			return sessionErrorf(wire.SessionMalformedPath, "PATH %q does not start with /", path)
+		}
+		s.path = *p.Path
+	}
+	if s.version != wire.Draft14 {
+		if err := checkSetupTokens(p.AuthorizationTokens); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Authorize != nil {
+		read, err := s.cfg.Authorize(s.credentials(p.AuthorizationTokens))
+		if err != nil {
+			return sessionErrorf(wire.SessionUnauthorized, "%v", err)
+		}
+		s.read = read
+	}
+	return nil
 }
 
 func (s *Session) clientSetup(context.Context) error {
