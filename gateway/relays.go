@@ -62,6 +62,8 @@ func relayVersions(draft string) []wire.Version {
 		return []wire.Version{wire.Draft14}
 	case "16":
 		return []wire.Version{wire.Draft16}
+	case "18":
+		return []wire.Version{wire.Draft18}
 	default:
 		return nil // both, draft-16 preferred
 	}

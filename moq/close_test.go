@@ -22,7 +22,7 @@ import (
 // (GOING_AWAY) before the session closes with NO_ERROR; our client, having
 // nothing left open, closes the session itself.
 func TestServerShutdownIsGraceful(t *testing.T) {
-	for _, tc := range transportsBefore18() {
+	for _, tc := range transports {
 		t.Run(tc.name, func(t *testing.T) {
 			origin := NewOrigin()
 			bc, err := origin.Publish(cam1, nil)

@@ -205,7 +205,7 @@ func (s *Session) writeFetch(ctx context.Context, v wire.Version, id uint64, pri
 	stop := context.AfterFunc(ctx, func() { st.CancelWrite(uint64(wire.ResetCancelled)) })
 	defer stop()
 	fs := wire.FetchStream{Version: v}
-	buf := wire.FetchHeader{RequestID: id}.Append(nil)
+	buf := wire.FetchHeader{RequestID: id}.Append(nil, v)
 	if _, err := st.Write(buf); err != nil {
 		return err
 	}
@@ -222,6 +222,13 @@ func (s *Session) writeFetch(ctx context.Context, v wire.Version, id uint64, pri
 		}
 		if _, err := st.Write(o.payload); err != nil {
 			return err
+		}
+	}
+	if v.RequestStreams() {
+		// The fetch is complete: FIN its request stream too (draft-18
+		// §3.3.2).
+		if r := s.forget18(id); r != nil {
+			_ = r.st.Close()
 		}
 	}
 	return st.Close()
@@ -355,7 +362,7 @@ func (f *FetchResult) Cancel() error {
 }
 
 func (s *Session) readFetchStream(st receiveStream, br *bufio.Reader) {
-	h, err := wire.ReadFetchHeader(br)
+	h, err := wire.ReadFetchHeader(br, s.version)
 	if err != nil {
 		s.fail(fmt.Errorf("fetch header: %w", err))
 		return

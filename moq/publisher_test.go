@@ -73,7 +73,7 @@ func readAll(ctx context.Context, r interface {
 }
 
 func TestTrackProviderOnDemand(t *testing.T) {
-	for _, tc := range transportsBefore18() {
+	for _, tc := range transports {
 		t.Run(tc.name, func(t *testing.T) {
 			origin := NewOrigin()
 			var mu sync.Mutex

@@ -369,18 +369,6 @@ func (s *Session) serveRequest18(st stream) {
 	s.mu.Lock()
 	s.streams18[id] = r
 	s.mu.Unlock()
-	if f, ok := m.(*wire.Fetch); ok {
-		// Fetch responses are delta-coded from draft-18 on (§11.4.4),
-		// which the gateway does not write yet.
-		if err := s.acceptRequest(f.RequestID); err != nil {
-			s.fail(err)
-			return
-		}
-		if err := s.respond18(id, &wire.RequestError{Code: wire.RequestNotSupported, Reason: "FETCH is not supported on draft-18 yet"}, true); err != nil {
-			s.fail(err)
-		}
-		return
-	}
 	if err := s.handle(m); err != nil {
 		s.fail(err)
 		return

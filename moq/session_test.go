@@ -87,8 +87,7 @@ var transports = []struct {
 }
 
 // transportsBefore18 are the transports of drafts 14 and 16: what
-// Eyevinn/moqtransport v0.9.0 speaks, and where the gateway serves FETCH
-// (its draft-18 delta-coded fetch streams are not written yet).
+// Eyevinn/moqtransport v0.9.0 speaks.
 func transportsBefore18() []struct {
 	name    string
 	url     func(addr string) string

@@ -344,7 +344,7 @@ func encode18(e *encoder, m Message) uint64 {
 		}
 		return typeRequestOK
 	case *RequestError:
-		e.varint(uint64(requestCode18(m.Code)))
+		e.varint(uint64(m.Code)) // §15 Table 18 keeps the draft-16 values
 		e.varint(m.RetryInterval)
 		e.reason(m.Reason)
 		return typeRequestError
@@ -363,6 +363,37 @@ func encode18(e *encoder, m Message) uint64 {
 		e.namespace(m.Prefix, Draft16, namespacePart16)
 		e.params18(common18(&m.Params, false, false))
 		return typeSubscribeNamespace18
+	case *Fetch:
+		// §10.12: Fetch Type, then the standalone or joining fields.
+		e.varint(m.RequestID)
+		e.varint(uint64(m.Type))
+		switch m.Type {
+		case FetchStandalone:
+			e.namespace(m.Namespace, Draft16, namespacePart16)
+			e.trackName(m.TrackName, m.Namespace)
+			e.location(m.Start)
+			e.location(m.End)
+		case FetchRelativeJoining, FetchAbsoluteJoining:
+			e.varint(m.JoiningRequestID)
+			e.varint(m.JoiningStart)
+		default:
+			e.fail("fetch type %d", m.Type)
+		}
+		ps := common18(&m.Params, false, false)
+		ps = insert18(ps, param18{typ: param18SubscriberPriority, value: uint64(m.SubscriberPriority)})
+		if m.GroupOrder != GroupOrderPublisher {
+			ps = insert18(ps, param18{typ: param18GroupOrder, value: uint64(m.GroupOrder)})
+		}
+		e.params18(ps)
+		return typeFetch
+	case *FetchOK:
+		// §10.13: End Of Track (8), End Location, parameters, Track
+		// Properties.
+		e.bool8(m.EndOfTrack)
+		e.location(m.End)
+		e.params18(nil)
+		e.keyValues(trackExtensions(GroupOrderPublisher, &m.Params, m.Extensions), Draft18)
+		return typeFetchOK
 	case *NamespaceMessage:
 		e.namespace(m.Suffix, Draft16, namespacePart16)
 		return typeNamespace
@@ -436,7 +467,7 @@ func parseControl18(typ uint64, payload []byte) (Message, error) {
 		_ = d.trackExtensions(&ok.GroupOrder, &ok.Params)
 		m = ok
 	case typeRequestError:
-		re := &RequestError{Code: requestCodeFrom18(d.varint())}
+		re := &RequestError{Code: RequestErrorCode(d.varint())}
 		re.RetryInterval = d.varint()
 		re.Reason = d.reason()
 		if re.Code == requestRedirect18 {
@@ -521,6 +552,11 @@ func parseControl18(typ uint64, payload []byte) (Message, error) {
 			}
 		})
 		m = f
+	case typeFetchOK:
+		ok := &FetchOK{EndOfTrack: d.bool8("end of track"), End: d.location()}
+		d.params18(func(q param18) { ok.Params.take18(&d, q) })
+		ok.Extensions = d.trackExtensions(nil, &ok.Params)
+		m = ok
 	case typeRequestUpdate:
 		u := &RequestUpdate{RequestID: d.varint()}
 		d.params18(func(q param18) {
@@ -641,30 +677,10 @@ func messageName18(typ uint64) string {
 
 // Draft-18 renumbered codes (§15 Tables 18–19).
 const (
-	requestGoingAway18   = 0x6
-	requestRedirect18    = 0x34
-	doneTooFarBehind18   = 0x5
-	doneExpired18        = 0x6
-	requestExcessiveLoad = 0x9
+	requestRedirect18  = 0x34
+	doneTooFarBehind18 = 0x5
+	doneExpired18      = 0x6
 )
-
-// requestCode18 maps a REQUEST_ERROR code to draft-18's registry: 0x6 and
-// 0x8 are draft-14 FETCH codes there (NO_OBJECTS, UNKNOWN_STATUS_IN_RANGE)
-// that draft-18 lacks.
-func requestCode18(c RequestErrorCode) RequestErrorCode {
-	switch c {
-	case RequestNoObjects:
-		return RequestInvalidRange
-	case RequestUnknownStatusInRange:
-		return RequestInternalError
-	}
-	return c
-}
-
-// requestCodeFrom18 reads a draft-18 REQUEST_ERROR code; GOING_AWAY and
-// EXCESSIVE_LOAD have no older equivalent and read as TIMEOUT and
-// INTERNAL_ERROR respectively would lose meaning, so they are kept.
-func requestCodeFrom18(c uint64) RequestErrorCode { return RequestErrorCode(c) }
 
 // doneCode18 maps a PUBLISH_DONE code: draft-18 swapped EXPIRED and
 // TOO_FAR_BEHIND relative to draft-16.

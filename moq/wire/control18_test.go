@@ -274,7 +274,7 @@ func FuzzControl18(f *testing.F) {
 			return
 		}
 		switch m.(type) {
-		case *Fetch, *Publish, *RequestUpdate:
+		case *Publish, *RequestUpdate:
 			return // parsed only: the gateway refuses or applies them, never sends them
 		}
 		if sn, ok := m.(*SubscribeNamespace); ok && sn.Options == NamespaceOptionsPublish {
@@ -289,4 +289,63 @@ func FuzzControl18(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, m, m2)
 	})
+}
+
+func TestFetchStream18(t *testing.T) {
+	// docs/moqt-drafts-17-22.md §2.11 (the draft-21 example, which
+	// draft-18's delta coding shares): FETCH_HEADER for request 2; the first
+	// object (flags 0x1C: group, object and priority present, subgroup 0)
+	// group 3, object 0, priority 128, "ab"; the next (flags 0x00) object 1,
+	// "cd". Then group 5 object 0: a Group ID Delta of 1 (5 = 3 + 1 + 1) and
+	// an absolute Object ID; then object 3 of group 5: an Object ID Delta of 3.
+	objs := []FetchObject{
+		{GroupID: 3, ObjectID: 0, PublisherPriority: 128, PayloadLength: 2},
+		{GroupID: 3, ObjectID: 1, PublisherPriority: 128, PayloadLength: 2},
+		{GroupID: 5, ObjectID: 0, PublisherPriority: 128, PayloadLength: 2},
+		{GroupID: 5, ObjectID: 3, PublisherPriority: 128, PayloadLength: 2},
+	}
+	payloads := []string{"ab", "cd", "ef", "gh"}
+	b := FetchHeader{RequestID: 2}.Append(nil, Draft18)
+	s := FetchStream{Version: Draft18}
+	for i, o := range objs {
+		var err error
+		b, err = s.AppendObjectHeader(b, o)
+		require.NoError(t, err)
+		b = append(b, payloads[i]...)
+	}
+	want := bs(0x05, 0x02,
+		0x1c, 0x03, 0x00, 0x80, 0x02, "ab",
+		0x00, 0x02, "cd",
+		0x0c, 0x01, 0x00, 0x02, "ef",
+		0x04, 0x03, 0x02, "gh")
+	require.Equal(t, want, b)
+
+	r := bytes.NewReader(b)
+	typ, err := ReadStreamType(r, Draft18)
+	require.NoError(t, err)
+	require.Equal(t, uint64(StreamTypeFetchHeader), typ)
+	h, err := ReadFetchHeader(r, Draft18)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), h.RequestID)
+	rs := FetchStream{Version: Draft18}
+	for i, o := range objs {
+		got, err := rs.ReadObjectHeader(r)
+		require.NoError(t, err)
+		require.Equal(t, o, got)
+		p := make([]byte, got.PayloadLength)
+		_, err = r.Read(p)
+		require.NoError(t, err)
+		require.Equal(t, payloads[i], string(p))
+	}
+}
+
+func TestFetchOK18(t *testing.T) {
+	// §10.13: End Of Track 0, End Location {3,7}, no parameters, no
+	// properties.
+	b, err := AppendControl(nil, Draft18, &FetchOK{End: Location{3, 7}})
+	require.NoError(t, err)
+	require.Equal(t, bs(0x18, 0x00, 0x04, 0x00, 0x03, 0x07, 0x00), b)
+	m, err := ReadControl(bytes.NewReader(b), Draft18)
+	require.NoError(t, err)
+	require.Equal(t, &FetchOK{End: Location{3, 7}}, m)
 }

@@ -13,17 +13,18 @@ type FetchHeader struct {
 	RequestID uint64
 }
 
-// Append appends the stream type and the header. RequestID must fit a
-// varint; Append panics otherwise, as quicvarint does.
-func (h FetchHeader) Append(b []byte) []byte {
-	b = quicvarint.Append(b, StreamTypeFetchHeader)
-	return quicvarint.Append(b, h.RequestID)
+// Append appends the stream type and the header in v's integer encoding.
+// RequestID must fit a varint before draft-18; Append panics otherwise, as
+// quicvarint does.
+func (h FetchHeader) Append(b []byte, v Version) []byte {
+	b = appendInt(b, v, StreamTypeFetchHeader)
+	return appendInt(b, v, h.RequestID)
 }
 
 // ReadFetchHeader reads the rest of a FETCH_HEADER whose stream type was read
 // by ReadStreamType.
-func ReadFetchHeader(r io.ByteReader) (FetchHeader, error) {
-	id, err := readField(r)
+func ReadFetchHeader(r io.ByteReader, v Version) (FetchHeader, error) {
+	id, err := readFieldV(r, v)
 	return FetchHeader{RequestID: id}, err
 }
 
@@ -108,8 +109,7 @@ type FetchStream struct {
 // AppendObjectHeader appends the header of the next entry. In draft-16 it
 // picks the most compact Serialization Flags. It allocates nothing.
 func (s *FetchStream) AppendObjectHeader(b []byte, o FetchObject) ([]byte, error) {
-	if o.GroupID > quicvarint.Max || o.ObjectID > quicvarint.Max ||
-		o.SubgroupID > quicvarint.Max || o.PayloadLength > quicvarint.Max {
+	if m := maxInt(s.Version); o.GroupID > m || o.ObjectID > m || o.SubgroupID > m || o.PayloadLength > m {
 		return b, fmt.Errorf("wire: fetch object field does not fit a varint")
 	}
 	if len(o.Extensions) > MaxExtensionsLength {
@@ -118,8 +118,15 @@ func (s *FetchStream) AppendObjectHeader(b []byte, o FetchObject) ([]byte, error
 	if s.Version == Draft14 {
 		return s.append14(b, o)
 	}
-	if s.Version != Draft16 {
+	if s.Version != Draft16 && s.Version != Draft18 {
 		return b, s.Version.check()
+	}
+	v := s.Version
+	if o.EndOfRange != NotEndOfRange && v == Draft18 {
+		// Draft-18 leaves the coding of an End of Range entry's IDs
+		// unsaid (§11.4.4.2) and readers differ; the entry is only a hint
+		// that objects are missing, so it is not written.
+		return b, nil
 	}
 	if o.EndOfRange != NotEndOfRange {
 		flags := uint64(fetchEndOfNonExistent)
@@ -164,24 +171,41 @@ func (s *FetchStream) AppendObjectHeader(b []byte, o FetchObject) ([]byte, error
 	if len(o.Extensions) > 0 {
 		flags |= fetchExtensions
 	}
-	b = quicvarint.Append(b, flags)
+	group, object := o.GroupID, o.ObjectID
+	if v == Draft18 && s.haveLoc {
+		// Draft-18 §11.4.4.1 (#1586): a present Group ID is the distance
+		// to the prior group minus one, by group order; with it the
+		// Object ID is absolute, without it the distance to the prior
+		// object.
+		switch {
+		case flags&fetchGroupPresent != 0 && o.GroupID > s.group:
+			group = o.GroupID - s.group - 1
+		case flags&fetchGroupPresent != 0:
+			group = s.group - o.GroupID - 1
+		case flags&fetchObjectPresent != 0 && o.ObjectID > s.object:
+			object = o.ObjectID - s.object
+		case flags&fetchObjectPresent != 0:
+			return b, fmt.Errorf("wire: fetch object %d/%d after %d/%d", o.GroupID, o.ObjectID, s.group, s.object)
+		}
+	}
+	b = appendInt(b, v, flags)
 	if flags&fetchGroupPresent != 0 {
-		b = quicvarint.Append(b, o.GroupID)
+		b = appendInt(b, v, group)
 	}
 	if !o.Datagram && flags&fetchSubgroupMask == fetchSubgroupPresent {
-		b = quicvarint.Append(b, o.SubgroupID)
+		b = appendInt(b, v, o.SubgroupID)
 	}
 	if flags&fetchObjectPresent != 0 {
-		b = quicvarint.Append(b, o.ObjectID)
+		b = appendInt(b, v, object)
 	}
 	if flags&fetchPriorityPresent != 0 {
 		b = append(b, o.PublisherPriority)
 	}
 	if flags&fetchExtensions != 0 {
-		b = quicvarint.Append(b, uint64(len(o.Extensions)))
+		b = appendInt(b, v, uint64(len(o.Extensions)))
 		b = append(b, o.Extensions...)
 	}
-	b = quicvarint.Append(b, o.PayloadLength)
+	b = appendInt(b, v, o.PayloadLength)
 	s.setObject(&o)
 	return b, nil
 }
@@ -233,7 +257,7 @@ func (s *FetchStream) ReadObjectHeader(r Reader) (FetchObject, error) {
 	switch s.Version {
 	case Draft14:
 		return s.read14(r)
-	case Draft16:
+	case Draft16, Draft18:
 		return s.read16(r)
 	}
 	return FetchObject{}, s.Version.check()
@@ -274,7 +298,8 @@ func (s *FetchStream) read14(r Reader) (FetchObject, error) {
 }
 
 func (s *FetchStream) read16(r Reader) (FetchObject, error) {
-	flags, err := readVarint(r)
+	v := s.Version
+	flags, err := readInt(r, v)
 	if err != nil {
 		return FetchObject{}, err
 	}
@@ -290,10 +315,10 @@ func (s *FetchStream) read16(r Reader) (FetchObject, error) {
 		}
 		// Only Group ID and Object ID follow (draft-16 §10.4.4.2); the
 		// draft does not list a Payload Length, and none is read.
-		if o.GroupID, err = readField(r); err != nil {
+		if o.GroupID, err = readFieldV(r, v); err != nil {
 			return FetchObject{}, err
 		}
-		if o.ObjectID, err = readField(r); err != nil {
+		if o.ObjectID, err = readFieldV(r, v); err != nil {
 			return FetchObject{}, err
 		}
 		s.setLocation(o.GroupID, o.ObjectID)
@@ -306,8 +331,15 @@ func (s *FetchStream) read16(r Reader) (FetchObject, error) {
 		return nil
 	}
 	if flags&fetchGroupPresent != 0 {
-		if o.GroupID, err = readField(r); err != nil {
+		if o.GroupID, err = readFieldV(r, v); err != nil {
 			return FetchObject{}, err
+		}
+		if v == Draft18 && s.haveLoc {
+			// Ascending order: the prior group plus the delta plus one.
+			if o.GroupID >= maxInt(v)-s.group {
+				return FetchObject{}, fmt.Errorf("%w: group ID overflows", ErrProtocolViolation)
+			}
+			o.GroupID += s.group + 1
 		}
 	} else {
 		if err := prior(s.haveLoc, "group"); err != nil {
@@ -329,25 +361,31 @@ func (s *FetchStream) read16(r Reader) (FetchObject, error) {
 			if err := prior(s.haveSubgroup, "subgroup"); err != nil {
 				return FetchObject{}, err
 			}
-			if s.subgroup >= quicvarint.Max {
+			if s.subgroup >= maxInt(v) {
 				return FetchObject{}, fmt.Errorf("%w: subgroup ID overflows", ErrProtocolViolation)
 			}
 			o.SubgroupID = s.subgroup + 1
 		case fetchSubgroupPresent:
-			if o.SubgroupID, err = readField(r); err != nil {
+			if o.SubgroupID, err = readFieldV(r, v); err != nil {
 				return FetchObject{}, err
 			}
 		}
 	}
 	if flags&fetchObjectPresent != 0 {
-		if o.ObjectID, err = readField(r); err != nil {
+		if o.ObjectID, err = readFieldV(r, v); err != nil {
 			return FetchObject{}, err
+		}
+		if v == Draft18 && s.haveLoc && flags&fetchGroupPresent == 0 {
+			if o.ObjectID == 0 || o.ObjectID > maxInt(v)-s.object {
+				return FetchObject{}, fmt.Errorf("%w: object ID delta %d", ErrProtocolViolation, o.ObjectID)
+			}
+			o.ObjectID += s.object
 		}
 	} else {
 		if err := prior(s.haveLoc, "object"); err != nil {
 			return FetchObject{}, err
 		}
-		if s.object >= quicvarint.Max {
+		if s.object >= maxInt(v) {
 			return FetchObject{}, fmt.Errorf("%w: object ID overflows", ErrProtocolViolation)
 		}
 		o.ObjectID = s.object + 1
@@ -363,7 +401,7 @@ func (s *FetchStream) read16(r Reader) (FetchObject, error) {
 		o.PublisherPriority = s.priority
 	}
 	if flags&fetchExtensions != 0 {
-		if o.Extensions, s.ext, err = readExtensionBlock(r, Draft16, s.ext); err != nil {
+		if o.Extensions, s.ext, err = readExtensionBlock(r, v, s.ext); err != nil {
 			return FetchObject{}, err
 		}
 	}
@@ -375,7 +413,7 @@ func (s *FetchStream) read16(r Reader) (FetchObject, error) {
 }
 
 func (s *FetchStream) readPayloadLength(r Reader, o *FetchObject) error {
-	n, err := readField(r)
+	n, err := readFieldV(r, s.Version)
 	if err != nil {
 		return err
 	}

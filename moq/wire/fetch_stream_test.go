@@ -98,7 +98,7 @@ func readFetchStream(r Reader, v Version) (uint64, []fetchEntry, error) {
 	if typ != StreamTypeFetchHeader {
 		return 0, nil, ErrUnknownType
 	}
-	fh, err := ReadFetchHeader(r)
+	fh, err := ReadFetchHeader(r, v)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -125,7 +125,7 @@ func readFetchStream(r Reader, v Version) (uint64, []fetchEntry, error) {
 }
 
 func writeFetchStream(v Version, requestID uint64, entries []fetchEntry) ([]byte, error) {
-	b := FetchHeader{RequestID: requestID}.Append(nil)
+	b := FetchHeader{RequestID: requestID}.Append(nil, v)
 	s := FetchStream{Version: v}
 	for _, e := range entries {
 		var err error
