@@ -25,6 +25,7 @@ var moqRSSets = []struct {
 }{
 	{"moq-rs-d14", "14", wire.Draft14},
 	{"moq-rs-d16", "16", wire.Draft16},
+	{"moq-rs-d18", "18", wire.Draft18},
 }
 
 // relayConfig configures one relay for the gateway, trusting the relay's

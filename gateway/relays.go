@@ -65,7 +65,7 @@ func relayVersions(draft string) []wire.Version {
 	case "18":
 		return []wire.Version{wire.Draft18}
 	default:
-		return nil // both, draft-16 preferred
+		return nil // every draft, the newest preferred
 	}
 }
 

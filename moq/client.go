@@ -41,9 +41,9 @@ type DialOptions struct {
 }
 
 // Dial opens a MoQT session to rawURL: moqt://host:port[/path] over raw
-// QUIC (ALPN moqt-16 and/or moq-00, PATH from the URL) or
-// https://host:port/path over WebTransport (WT-Available-Protocols moqt-16,
-// else draft-14 in SETUP). The returned session runs until Close or until
+// QUIC (ALPNs moqt-18, moqt-16 and/or moq-00, PATH from the URL) or
+// https://host:port/path over WebTransport (WT-Available-Protocols moqt-18
+// and moqt-16, else draft-14 in SETUP), the newest preferred. The returned session runs until Close or until
 // the peer ends it; Version reports the negotiated draft. A peer that speaks
 // none of the offered versions yields an error matching
 // ErrVersionNegotiation that names both sides' offers where known.
@@ -54,7 +54,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 	}
 	versions := opts.Versions
 	if len(versions) == 0 {
-		versions = []wire.Version{wire.Draft16, wire.Draft14}
+		versions = []wire.Version{wire.Draft18, wire.Draft16, wire.Draft14}
 	}
 	alpns := make([]string, 0, len(versions))
 	for _, v := range versions {

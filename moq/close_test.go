@@ -59,6 +59,16 @@ func TestServerShutdownIsGraceful(t *testing.T) {
 			var pd *PublishDoneError
 			require.ErrorAs(t, err, &pd)
 			require.Equal(t, wire.DoneGoingAway, pd.Code)
+			if tc.version.RequestStreams() {
+				// GOAWAY and PUBLISH_DONE travel on different streams
+				// (the control stream, the request's): either may come
+				// first.
+				select {
+				case <-s.goawayCh:
+				case <-ctx.Done():
+					t.Fatal("no GOAWAY")
+				}
+			}
 			uri, ok := s.GoAwayURI()
 			require.True(t, ok)
 			require.Empty(t, uri)
