@@ -182,7 +182,7 @@ type Relay struct {
 	// URL is moqt://host:port[/path] (raw QUIC) or https://host[:port]/path
 	// (WebTransport).
 	URL string `yaml:"url"`
-	// Draft is auto (the newest both sides speak), 14, 16 or 18.
+	// Draft is auto (the newest both sides speak), 14, 16, 18 or 19.
 	Draft string `yaml:"draft"`
 	// Token is sent as AUTHORIZATION_TOKEN in SETUP and PUBLISH_NAMESPACE.
 	Token string `yaml:"token"`

@@ -192,9 +192,9 @@ func (r Relay) validate(key string) []error {
 		errs = append(errs, fmt.Errorf("%s.quirks: %q is not moq-rs", key, r.Quirks))
 	}
 	switch r.Draft {
-	case "", "auto", "14", "16", "18":
+	case "", "auto", "14", "16", "18", "19":
 	default:
-		errs = append(errs, fmt.Errorf("%s.draft: %q is not auto, 14, 16 or 18", key, r.Draft))
+		errs = append(errs, fmt.Errorf("%s.draft: %q is not auto, 14, 16, 18 or 19", key, r.Draft))
 	}
 	switch r.TLS {
 	case "", "system", "insecure":

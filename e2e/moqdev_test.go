@@ -64,7 +64,7 @@ func TestMoqDevRelay(t *testing.T) {
 	for _, d := range []struct {
 		draft string
 		v     wire.Version
-	}{{"14", wire.Draft14}, {"16", wire.Draft16}, {"18", wire.Draft18}} {
+	}{{"14", wire.Draft14}, {"16", wire.Draft16}, {"18", wire.Draft18}, {"19", wire.Draft19}} {
 		for _, wt := range []bool{false, true} {
 			name := "draft" + d.draft + "/quic"
 			if wt {

@@ -64,6 +64,8 @@ func relayVersions(draft string) []wire.Version {
 		return []wire.Version{wire.Draft16}
 	case "18":
 		return []wire.Version{wire.Draft18}
+	case "19":
+		return []wire.Version{wire.Draft19}
 	default:
 		return nil // every draft, the newest preferred
 	}

@@ -41,9 +41,10 @@ type DialOptions struct {
 }
 
 // Dial opens a MoQT session to rawURL: moqt://host:port[/path] over raw
-// QUIC (ALPNs moqt-18, moqt-16 and/or moq-00, PATH from the URL) or
-// https://host:port/path over WebTransport (WT-Available-Protocols moqt-18
-// and moqt-16, else draft-14 in SETUP), the newest preferred. The returned session runs until Close or until
+// QUIC (ALPNs moqt-19, moqt-18, moqt-16 and/or moq-00, PATH from the URL)
+// or https://host:port/path over WebTransport (WT-Available-Protocols
+// moqt-19, moqt-18 and moqt-16, else draft-14 in SETUP), the newest
+// preferred. The returned session runs until Close or until
 // the peer ends it; Version reports the negotiated draft. A peer that speaks
 // none of the offered versions yields an error matching
 // ErrVersionNegotiation that names both sides' offers where known.
@@ -54,7 +55,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 	}
 	versions := opts.Versions
 	if len(versions) == 0 {
-		versions = []wire.Version{wire.Draft18, wire.Draft16, wire.Draft14}
+		versions = []wire.Version{wire.Draft19, wire.Draft18, wire.Draft16, wire.Draft14}
 	}
 	alpns := make([]string, 0, len(versions))
 	for _, v := range versions {
@@ -126,7 +127,7 @@ func Dial(ctx context.Context, rawURL string, opts DialOptions) (*Session, error
 			return nil, dialError(err, alpns)
 		}
 		switch p := ws.SessionState().ApplicationProtocol; p {
-		case wire.ALPNDraft16, wire.ALPNDraft18:
+		case wire.ALPNDraft16, wire.ALPNDraft18, wire.ALPNDraft19:
 			v, _ = wire.VersionForALPN(p)
 		default: // moq-00, or no WT-Protocol: draft-14 negotiates in SETUP
 			if !containsVersion(versions, wire.Draft14) {

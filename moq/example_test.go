@@ -126,7 +126,7 @@ func Example() {
 	var se *moq.SessionError
 	fmt.Println("session closed cleanly:", errors.As(sess.Err(), &se) && se.Code == wire.SessionNoError)
 	// Output:
-	// negotiated: draft-18
+	// negotiated: draft-19
 	// group 1 object 0: keyframe 1
 	// group 1 object 1: delta 1
 	// group 2 object 0: keyframe 2
@@ -213,7 +213,7 @@ func ExampleDelivery() {
 	}
 	fmt.Printf("%d/%d datagram=%v %d bytes\n", o.Group, o.ID, o.Datagram, len(o.Payload))
 	// Output:
-	// webtransport draft-18
+	// webtransport draft-19
 	// 7/0 datagram=true 21.5 °C
 	// 7/1 datagram=false 4000 bytes
 }

@@ -24,6 +24,7 @@ import (
 
 // request18 is one request stream.
 type request18 struct {
+	v    wire.Version
 	st   stream
 	kind wire.RequestKind
 	ours bool // we sent the request
@@ -43,7 +44,7 @@ func (r *request18) write(m wire.Message) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	b, err := wire.AppendControl(r.buf[:0], wire.Draft18, m)
+	b, err := wire.AppendControl(r.buf[:0], r.v, m)
 	if err != nil {
 		return fmt.Errorf("encode %T: %w", m, err)
 	}
@@ -143,11 +144,11 @@ func (s *Session) writeSetup18() error {
 func (s *Session) writeControl18(m wire.Message) error {
 	switch m := m.(type) {
 	case *wire.GoAway:
-		if !s.isClient {
+		if !s.isClient && s.version == wire.Draft18 {
 			next := s.ids.peerNext()
 			m.RequestID = &next
 		}
-		b, err := wire.AppendControl(nil, wire.Draft18, m)
+		b, err := wire.AppendControl(nil, s.version, m)
 		if err != nil {
 			return err
 		}
@@ -197,7 +198,7 @@ func (s *Session) openRequest18(id uint64, kind wire.RequestKind, m wire.Message
 	if err != nil {
 		return fmt.Errorf("open request stream: %w", err)
 	}
-	r := &request18{st: st, kind: kind, ours: true}
+	r := &request18{v: s.version, st: st, kind: kind, ours: true}
 	s.mu.Lock()
 	s.streams18[id] = r
 	s.mu.Unlock()
@@ -246,7 +247,7 @@ func (s *Session) respond18(id uint64, m wire.Message, final bool) error {
 func (s *Session) readResponses18(id uint64, r *request18) {
 	br := bufio.NewReader(r.st)
 	for {
-		m, err := wire.ReadControl(br, wire.Draft18)
+		m, err := wire.ReadControl(br, s.version)
 		if err != nil {
 			s.requestStreamEnded18(id, r, err)
 			return
@@ -319,7 +320,7 @@ func (s *Session) requestStreamEnded18(id uint64, r *request18, err error) {
 func (s *Session) serveRequest18(st stream) {
 	br := bufio.NewReader(st)
 	_ = st.SetReadDeadline(time.Now().Add(s.cfg.ControlMessageTimeout))
-	m, err := wire.ReadControl(br, wire.Draft18)
+	m, err := wire.ReadControl(br, s.version)
 	_ = st.SetReadDeadline(time.Time{})
 	if err != nil {
 		st.CancelRead(uint64(wire.ResetCancelled))
@@ -342,7 +343,7 @@ func (s *Session) serveRequest18(st stream) {
 				s.fail(err)
 				return
 			}
-			r := &request18{st: st, kind: wire.KindSubscribeNamespace}
+			r := &request18{v: s.version, st: st, kind: wire.KindSubscribeNamespace}
 			_ = r.write(&wire.RequestError{Code: wire.RequestNotSupported, Reason: "SUBSCRIBE_TRACKS is not supported: subscribe to the tracks"})
 			_ = st.Close()
 			return
@@ -365,7 +366,7 @@ func (s *Session) serveRequest18(st stream) {
 		s.fail(sessionErrorf(wire.SessionProtocolViolation, "a request stream starts with %T", m))
 		return
 	}
-	r := &request18{st: st, kind: kind}
+	r := &request18{v: s.version, st: st, kind: kind}
 	s.mu.Lock()
 	s.streams18[id] = r
 	s.mu.Unlock()
@@ -374,7 +375,7 @@ func (s *Session) serveRequest18(st stream) {
 		return
 	}
 	for {
-		m, err := wire.ReadControl(br, wire.Draft18)
+		m, err := wire.ReadControl(br, s.version)
 		if errors.Is(err, io.EOF) {
 			return // FIN is no cancellation (§3.3.2)
 		}
@@ -397,7 +398,7 @@ func (s *Session) serveRequest18(st stream) {
 		}
 		u.ExistingRequestID = id
 		s.mu.Lock()
-		s.streams18[u.RequestID] = &request18{st: st, kind: wire.KindRequestUpdate, of: r}
+		s.streams18[u.RequestID] = &request18{v: s.version, st: st, kind: wire.KindRequestUpdate, of: r}
 		s.mu.Unlock()
 		if err := s.handle(u); err != nil {
 			s.fail(err)

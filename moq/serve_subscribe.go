@@ -96,12 +96,14 @@ func (s *Session) onSubscribe(m *wire.Subscribe) error {
 		return s.refuse(wire.KindSubscribe, m.RequestID, wire.RequestDoesNotExist,
 			"no track %q in namespace %s", m.TrackName, Namespace(m.Namespace))
 	}
-	if n := s.subscriptionsTo(t); n > 0 && (s.version != wire.Draft14 || n >= maxSubscriptionsPerTrack14) {
-		// Draft-16 §5.1: at most one subscription per track and role.
-		// Draft-14 sets no bound; one keeps a session from multiplying
-		// what it pulls by subscribing to one track again and again.
+	oneEach := s.version == wire.Draft16 || s.version == wire.Draft18
+	if n := s.subscriptionsTo(t); n > 0 && (oneEach || n >= maxSubscriptionsPerTrack14) {
+		// Drafts 16 and 18 §5.1: at most one subscription per track and
+		// role. Draft-14 and draft-19 (#1775) set no bound; one keeps a
+		// session from multiplying what it pulls by subscribing to one
+		// track again and again.
 		code := wire.RequestDuplicateSubscription
-		if s.version == wire.Draft14 {
+		if !oneEach {
 			code = wire.RequestInternalError
 		}
 		return s.refuse(wire.KindSubscribe, m.RequestID, code,

@@ -56,7 +56,7 @@ type Server struct {
 	Admit func(remote net.Addr) (release func(), ok bool)
 	// ShutdownTimeout bounds the graceful close of sessions (default 2 s).
 	ShutdownTimeout time.Duration
-	// Versions limits the drafts served (default draft-18, -16 and -14): it
+	// Versions limits the drafts served (default 19, 18, 16 and 14): it
 	// selects the ALPNs offered on raw QUIC and the WebTransport protocols.
 	// A client that offers none of them fails with VERSION_NEGOTIATION_FAILED
 	// (raw QUIC: the TLS handshake finds no common ALPN).
@@ -215,13 +215,12 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 			context.AfterFunc(qc.Context(), release)
 		}
-		switch qc.ConnectionState().TLS.NegotiatedProtocol {
-		case wire.ALPNDraft18:
-			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft18, "", "") })
-		case wire.ALPNDraft16:
-			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft16, "", "") })
-		case wire.ALPNDraft14:
-			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, wire.Draft14, "", "") })
+		alpn := qc.ConnectionState().TLS.NegotiatedProtocol
+		if v, ok := wire.VersionForALPN(alpn); ok {
+			s.wg.Go(func() { s.runSession(sessCtx, quicConn{qc}, v, "", "") })
+			continue
+		}
+		switch alpn {
 		case alpnH3:
 			s.wg.Go(func() {
 				if err := wt.ServeQUICConn(qc); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -247,7 +246,7 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) versions() ([]wire.Version, []string, error) {
 	versions := s.Versions
 	if len(versions) == 0 {
-		versions = []wire.Version{wire.Draft18, wire.Draft16, wire.Draft14}
+		versions = []wire.Version{wire.Draft19, wire.Draft18, wire.Draft16, wire.Draft14}
 	}
 	alpns := make([]string, 0, len(versions))
 	for _, v := range versions {

@@ -84,6 +84,8 @@ var transports = []struct {
 	{"webtransport-draft16", func(a string) string { return "https://" + a + "/moq" }, wire.Draft16},
 	{"quic-draft18", func(a string) string { return "moqt://" + a }, wire.Draft18},
 	{"webtransport-draft18", func(a string) string { return "https://" + a + "/moq" }, wire.Draft18},
+	{"quic-draft19", func(a string) string { return "moqt://" + a }, wire.Draft19},
+	{"webtransport-draft19", func(a string) string { return "https://" + a + "/moq" }, wire.Draft19},
 }
 
 // transportsBefore18 are the transports of drafts 14 and 16: what

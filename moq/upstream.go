@@ -22,7 +22,7 @@ type UpstreamConfig struct {
 	// (WebTransport). "{token}" in it is replaced by Token, for relays that
 	// take the token in the URL (a JWT path segment, ?jwt={token}).
 	URL string
-	// Versions are the drafts offered (default 18, 16, 14, newest preferred).
+	// Versions are the drafts offered (default 19, 18, 16, 14, newest preferred).
 	Versions []wire.Version
 	// Token is also sent as AUTHORIZATION_TOKEN in CLIENT_SETUP and each
 	// PUBLISH_NAMESPACE.

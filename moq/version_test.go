@@ -96,7 +96,7 @@ func TestServerRejectsUnknownVersion(t *testing.T) {
 	defer pc.Close()
 	srv := &Server{
 		Origin: NewOrigin(), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
-		Versions: []wire.Version{0xff000013},
+		Versions: []wire.Version{0xff000017},
 	}
 	srv.PacketConn = pc
 	require.ErrorContains(t, srv.Serve(context.Background()), "not supported")

@@ -59,7 +59,7 @@ func Run(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	fs.StringVar(&o.out, "out", "", "output directory for catalog.json and one MP4 per track")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after this long (0: until the stream ends or SIGINT)")
-	fs.StringVar(&o.draft, "draft", "auto", "MoQT draft: auto, 14, 16 or 18")
+	fs.StringVar(&o.draft, "draft", "auto", "MoQT draft: auto, 14, 16, 18 or 19")
 	fs.BoolVar(&o.insecure, "insecure", false, "do not verify the server certificate (self-signed gateways)")
 	fs.StringVar(&o.token, "token", "", "authorization token (a JWT, or a stream key) sent as AUTHORIZATION_TOKEN in SETUP")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")

@@ -65,7 +65,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.StringVar(&o.file, "file", "", "pre-encoded MP4 (H.264 + AAC) pushed in a loop; default: a 1080p30 clip encoded once with ffmpeg at -bitrate")
 	fs.StringVar(&o.bitrateText, "bitrate", "4M", "video bit rate of the generated clip (e.g. 4M, 20M, 800k)")
 	fs.StringVar(&o.transport, "transport", "quic", "subscriber transport: quic or webtransport")
-	fs.StringVar(&o.draft, "draft", "auto", "MoQT draft: auto, 14, 16 or 18")
+	fs.StringVar(&o.draft, "draft", "auto", "MoQT draft: auto, 14, 16, 18 or 19")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 	fs.StringVar(&o.profiles.cpu, "cpuprofile", "", "write the gateway's CPU profile to this file (go tool pprof)")
 	fs.StringVar(&o.profiles.mem, "memprofile", "", "write the gateway's heap profile to this file when the window ends")

@@ -72,8 +72,8 @@ func AppendControl(b []byte, v Version, m Message) ([]byte, error) {
 	if err := v.check(); err != nil {
 		return b, err
 	}
-	if v == Draft18 {
-		return appendControl18(b, m)
+	if v.RequestStreams() {
+		return appendControl18(b, v, m)
 	}
 	typ, err := m.controlType(v)
 	if err != nil {
@@ -110,8 +110,8 @@ func ReadControl(r io.Reader, v Version) (Message, error) {
 	if !ok {
 		br = &oneByteReader{r: r}
 	}
-	if v == Draft18 {
-		return readControl18(r, br)
+	if v.RequestStreams() {
+		return readControl18(v, r, br)
 	}
 	typ, err := readVarint(br)
 	if err != nil {

@@ -289,7 +289,7 @@ func (d *decoder) readSubscribeParams18(prio *uint8, order *GroupOrder, forward 
 }
 
 // encode18 writes m's draft-18 body and returns its type.
-func encode18(e *encoder, m Message) uint64 {
+func encode18(e *encoder, v Version, m Message) uint64 {
 	switch m := m.(type) {
 	case *GoAway:
 		// §10.4: a Timeout, and on the control stream the smallest peer
@@ -297,8 +297,8 @@ func encode18(e *encoder, m Message) uint64 {
 		// it answered, so it names the next one it would get.
 		e.string(m.NewSessionURI, MaxGoAwayURILength, "new session URI")
 		e.varint(m.Timeout)
-		if m.RequestID != nil {
-			e.varint(*m.RequestID)
+		if m.RequestID != nil && v == Draft18 {
+			e.varint(*m.RequestID) // draft-19 removed it again (#1623)
 		}
 		return typeGoAway
 	case *Subscribe:
@@ -406,7 +406,7 @@ func encode18(e *encoder, m Message) uint64 {
 }
 
 // parseControl18 parses a draft-18 message body of type typ.
-func parseControl18(typ uint64, payload []byte) (Message, error) {
+func parseControl18(v Version, typ uint64, payload []byte) (Message, error) {
 	d := decoder{b: payload, vi: true}
 	var m Message
 	switch typ {
@@ -414,7 +414,7 @@ func parseControl18(typ uint64, payload []byte) (Message, error) {
 		g := &GoAway{}
 		g.NewSessionURI = d.string(MaxGoAwayURILength, "new session URI")
 		g.Timeout = d.varint()
-		if len(d.b) > 0 {
+		if len(d.b) > 0 && v == Draft18 {
 			id := d.varint()
 			g.RequestID = &id
 		}
@@ -576,7 +576,7 @@ func parseControl18(typ uint64, payload []byte) (Message, error) {
 		})
 		m = u
 	default:
-		return nil, fmt.Errorf("%w: control message 0x%x in draft-18", ErrUnknownType, typ)
+		return nil, fmt.Errorf("%w: control message 0x%x in %v", ErrUnknownType, typ, v)
 	}
 	if err := d.finish(); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", messageName18(typ), err)
@@ -585,11 +585,11 @@ func parseControl18(typ uint64, payload []byte) (Message, error) {
 }
 
 // appendControl18 frames m for draft-18.
-func appendControl18(b []byte, m Message) ([]byte, error) {
+func appendControl18(b []byte, v Version, m Message) ([]byte, error) {
 	e := encoder{vi: true}
-	typ := encode18(&e, m)
+	typ := encode18(&e, v, m)
 	if e.err != nil {
-		return b, fmt.Errorf("encode %T for draft-18: %w", m, e.err)
+		return b, fmt.Errorf("encode %T for %v: %w", m, v, e.err)
 	}
 	if len(e.b) > MaxControlPayload {
 		return b, fmt.Errorf("encode %s: payload %d bytes: %w", messageName18(typ), len(e.b), ErrTooLarge)
@@ -600,8 +600,8 @@ func appendControl18(b []byte, m Message) ([]byte, error) {
 }
 
 // readControl18 reads one framed draft-18 message.
-func readControl18(r io.Reader, br io.ByteReader) (Message, error) {
-	typ, err := readInt(br, Draft18)
+func readControl18(v Version, r io.Reader, br io.ByteReader) (Message, error) {
+	typ, err := readInt(br, v)
 	if err != nil {
 		return nil, err
 	}
@@ -620,7 +620,7 @@ func readControl18(r io.Reader, br io.ByteReader) (Message, error) {
 	if _, err := io.ReadFull(r, payload); err != nil {
 		return nil, noEOF(err)
 	}
-	return parseControl18(typ, payload)
+	return parseControl18(v, typ, payload)
 }
 
 // ReadSetup18 reads the SETUP that starts a draft-18 control stream.

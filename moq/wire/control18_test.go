@@ -349,3 +349,54 @@ func TestFetchOK18(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, &FetchOK{End: Location{3, 7}}, m)
 }
+
+func TestGoAway19(t *testing.T) {
+	// Draft-19 removed GOAWAY's Request ID again (#1623): empty URI,
+	// Timeout 1000 ms. A Request ID set on the message is not written, and
+	// a draft-19 GOAWAY that carries one has a trailing byte.
+	want := bs(0x10, 0x00, 0x03, 0x00, 0x83, 0xe8)
+	b, err := AppendControl(nil, Draft19, &GoAway{Timeout: 1000, RequestID: new(uint64(3))})
+	require.NoError(t, err)
+	require.Equal(t, want, b)
+	m, err := ReadControl(bytes.NewReader(want), Draft19)
+	require.NoError(t, err)
+	require.Equal(t, &GoAway{Timeout: 1000}, m)
+	_, err = ReadControl(bytes.NewReader(bs(0x10, 0x00, 0x04, 0x00, 0x83, 0xe8, 0x00)), Draft19)
+	require.Error(t, err)
+	// Everything else is draft-18's layout.
+	for _, c := range control18Cases {
+		if _, ok := c.msg.(*GoAway); ok {
+			continue
+		}
+		b, err := AppendControl(nil, Draft19, c.msg)
+		require.NoError(t, err, c.name)
+		require.Equal(t, c.wire, b, c.name)
+	}
+}
+
+func FuzzControl19(f *testing.F) {
+	for _, c := range control18Cases {
+		f.Add(c.wire)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ReadControl(bytes.NewReader(data), Draft19)
+		if err != nil {
+			return
+		}
+		switch m.(type) {
+		case *Publish, *RequestUpdate:
+			return
+		}
+		if sn, ok := m.(*SubscribeNamespace); ok && sn.Options == NamespaceOptionsPublish {
+			return
+		}
+		if re, ok := m.(*RequestError); ok && re.Code == requestRedirect18 {
+			return
+		}
+		b, err := AppendControl(nil, Draft19, m)
+		require.NoError(t, err)
+		m2, err := ReadControl(bytes.NewReader(b), Draft19)
+		require.NoError(t, err)
+		require.Equal(t, m, m2)
+	})
+}

@@ -118,11 +118,11 @@ func (s *FetchStream) AppendObjectHeader(b []byte, o FetchObject) ([]byte, error
 	if s.Version == Draft14 {
 		return s.append14(b, o)
 	}
-	if s.Version != Draft16 && s.Version != Draft18 {
+	if !s.Version.layout16() {
 		return b, s.Version.check()
 	}
 	v := s.Version
-	if o.EndOfRange != NotEndOfRange && v == Draft18 {
+	if o.EndOfRange != NotEndOfRange && v.vi64() {
 		// Draft-18 leaves the coding of an End of Range entry's IDs
 		// unsaid (§11.4.4.2) and readers differ; the entry is only a hint
 		// that objects are missing, so it is not written.
@@ -172,7 +172,7 @@ func (s *FetchStream) AppendObjectHeader(b []byte, o FetchObject) ([]byte, error
 		flags |= fetchExtensions
 	}
 	group, object := o.GroupID, o.ObjectID
-	if v == Draft18 && s.haveLoc {
+	if v.vi64() && s.haveLoc {
 		// Draft-18 §11.4.4.1 (#1586): a present Group ID is the distance
 		// to the prior group minus one, by group order; with it the
 		// Object ID is absolute, without it the distance to the prior
@@ -257,7 +257,7 @@ func (s *FetchStream) ReadObjectHeader(r Reader) (FetchObject, error) {
 	switch s.Version {
 	case Draft14:
 		return s.read14(r)
-	case Draft16, Draft18:
+	case Draft16, Draft18, Draft19:
 		return s.read16(r)
 	}
 	return FetchObject{}, s.Version.check()
@@ -334,7 +334,7 @@ func (s *FetchStream) read16(r Reader) (FetchObject, error) {
 		if o.GroupID, err = readFieldV(r, v); err != nil {
 			return FetchObject{}, err
 		}
-		if v == Draft18 && s.haveLoc {
+		if v.vi64() && s.haveLoc {
 			// Ascending order: the prior group plus the delta plus one.
 			if o.GroupID >= maxInt(v)-s.group {
 				return FetchObject{}, fmt.Errorf("%w: group ID overflows", ErrProtocolViolation)
@@ -375,7 +375,7 @@ func (s *FetchStream) read16(r Reader) (FetchObject, error) {
 		if o.ObjectID, err = readFieldV(r, v); err != nil {
 			return FetchObject{}, err
 		}
-		if v == Draft18 && s.haveLoc && flags&fetchGroupPresent == 0 {
+		if v.vi64() && s.haveLoc && flags&fetchGroupPresent == 0 {
 			if o.ObjectID == 0 || o.ObjectID > maxInt(v)-s.object {
 				return FetchObject{}, fmt.Errorf("%w: object ID delta %d", ErrProtocolViolation, o.ObjectID)
 			}

@@ -22,6 +22,11 @@ const (
 	// streams, one bidirectional stream per request, the vi64 integer
 	// encoding (§1.4.1) and typed message parameters (§10.2).
 	Draft18 Version = 0xff000012
+	// Draft19 is draft-ietf-moq-transport-19 ("moqt-19"): draft-18 on the
+	// wire but for GOAWAY, which loses its Request ID again (#1623), and
+	// several subscriptions to one track may coexist (#1775). Its text was
+	// not found; the changes are the draft-21 change log's A.3.
+	Draft19 Version = 0xff000013
 )
 
 // ALPN protocol identifiers of the supported drafts.
@@ -34,6 +39,8 @@ const (
 	ALPNDraft16 = "moqt-16"
 	// ALPNDraft18 is the ALPN and WT-Available-Protocols token of draft-18.
 	ALPNDraft18 = "moqt-18"
+	// ALPNDraft19 is the ALPN and WT-Available-Protocols token of draft-19.
+	ALPNDraft19 = "moqt-19"
 )
 
 // String returns "draft-14" or "draft-16", and the hexadecimal number for
@@ -46,6 +53,8 @@ func (v Version) String() string {
 		return "draft-16"
 	case Draft18:
 		return "draft-18"
+	case Draft19:
+		return "draft-19"
 	}
 	return fmt.Sprintf("0x%x", uint64(v))
 }
@@ -60,12 +69,14 @@ func (v Version) ALPN() string {
 		return ALPNDraft16
 	case Draft18:
 		return ALPNDraft18
+	case Draft19:
+		return ALPNDraft19
 	}
 	return ""
 }
 
 // Versions lists the versions this package speaks, oldest first.
-var Versions = []Version{Draft14, Draft16, Draft18}
+var Versions = []Version{Draft14, Draft16, Draft18, Draft19}
 
 // ParseDraft parses a draft number as users write it: "14", "16",
 // "draft-16", "18".
@@ -75,7 +86,7 @@ func ParseDraft(s string) (Version, error) {
 			return v, nil
 		}
 	}
-	return 0, fmt.Errorf("draft %q is not 14, 16 or 18", s)
+	return 0, fmt.Errorf("draft %q is not 14, 16, 18 or 19", s)
 }
 
 // VersionForALPN returns the codec version for a negotiated ALPN protocol:
@@ -89,6 +100,8 @@ func VersionForALPN(alpn string) (Version, bool) {
 		return Draft16, true
 	case ALPNDraft18:
 		return Draft18, true
+	case ALPNDraft19:
+		return Draft19, true
 	}
 	return 0, false
 }
@@ -96,19 +109,19 @@ func VersionForALPN(alpn string) (Version, bool) {
 // RequestStreams reports whether v carries each request on its own
 // bidirectional stream and SETUP on a pair of unidirectional control
 // streams (draft-18 §3.3), as drafts from 17 on do.
-func (v Version) RequestStreams() bool { return v == Draft18 }
+func (v Version) RequestStreams() bool { return v == Draft18 || v == Draft19 }
 
 // vi64 reports whether v's integers use the vi64 encoding (draft-18
 // §1.4.1) instead of QUIC varints.
-func (v Version) vi64() bool { return v == Draft18 }
+func (v Version) vi64() bool { return v == Draft18 || v == Draft19 }
 
 // layout16 reports whether v's Key-Value-Pairs are delta-typed and its data
 // streams carry the draft-16 flags (DEFAULT_PRIORITY, statuses): draft-16
 // and later.
-func (v Version) layout16() bool { return v == Draft16 || v == Draft18 }
+func (v Version) layout16() bool { return v == Draft16 || v.vi64() }
 
 func (v Version) check() error {
-	if v != Draft14 && v != Draft16 && v != Draft18 {
+	if v != Draft14 && v != Draft16 && !v.vi64() {
 		return fmt.Errorf("wire: unsupported version %v", v)
 	}
 	return nil
