@@ -197,7 +197,20 @@ func (s *Session) serveFetch(v wire.Version, id uint64, t *Track, start, end, ok
 	return nil
 }
 
-func (s *Session) writeFetch(ctx context.Context, v wire.Version, id uint64, prio uint8, objs []fetchedObject) error {
+func (s *Session) writeFetch(ctx context.Context, v wire.Version, id uint64, prio uint8, objs []fetchedObject) (err error) {
+	if v.RequestStreams() {
+		// The fetch ends with its data: FIN its request stream once the
+		// data is out, reset it if that failed (draft-18 §3.3.2).
+		defer func() {
+			if r := s.forget18(id); r != nil {
+				if err != nil {
+					r.reset(wire.ResetInternalError)
+				} else {
+					_ = r.st.Close()
+				}
+			}
+		}()
+	}
 	st, err := s.c.OpenUniStreamSync(ctx)
 	if err != nil {
 		return err
@@ -222,13 +235,6 @@ func (s *Session) writeFetch(ctx context.Context, v wire.Version, id uint64, pri
 		}
 		if _, err := st.Write(o.payload); err != nil {
 			return err
-		}
-	}
-	if v.RequestStreams() {
-		// The fetch is complete: FIN its request stream too (draft-18
-		// §3.3.2).
-		if r := s.forget18(id); r != nil {
-			_ = r.st.Close()
 		}
 	}
 	return st.Close()

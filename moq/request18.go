@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/webtransport-go"
 
 	"github.com/moqgw/moq-gateway/moq/wire"
 )
@@ -194,7 +198,11 @@ func (s *Session) writeControl18(m wire.Message) error {
 // openRequest18 opens the stream of one of our requests and reads its
 // responses.
 func (s *Session) openRequest18(id uint64, kind wire.RequestKind, m wire.Message) error {
-	st, err := s.c.OpenStreamSync(s.ctx)
+	// A peer that grants no stream makes the request fail, within the
+	// bound every control message has, instead of stalling the ones after.
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ControlMessageTimeout)
+	defer cancel()
+	st, err := s.c.OpenStreamSync(ctx)
 	if err != nil {
 		return fmt.Errorf("open request stream: %w", err)
 	}
@@ -229,17 +237,23 @@ func (s *Session) respond18(id uint64, m wire.Message, final bool) error {
 	r.answered.Store(true)
 	err := r.write(m)
 	if r.of != nil {
-		s.forget18(id) // the update is answered; its request goes on
-		return err
+		// The update is answered; its request goes on, or has just ended
+		// and took the stream with it.
+		s.forget18(id)
+		return nil
 	}
 	if final {
 		s.forget18(id)
 		_ = r.st.Close()
+		r.st.CancelRead(uint64(wire.ResetCancelled)) // nothing more is read for a finished request
+		return nil
 	}
-	if err != nil && s.request18(id) == nil {
-		return nil // reset by the peer: nothing left to answer
+	if err != nil && s.forget18(id) != nil {
+		// STOP_SENDING or a reset before the answer: the peer cancelled.
+		r.reset(wire.ResetCancelled)
+		s.peerCancelled18(id, r.kind)
 	}
-	return err
+	return nil
 }
 
 // readResponses18 reads the answers to one of our requests and hands them to
@@ -274,13 +288,14 @@ func (s *Session) readResponses18(id uint64, r *request18) {
 			s.fail(err)
 			return
 		}
-		if _, done := m.(*wire.PublishDone); done {
+		_, done := m.(*wire.PublishDone)
+		_, failed := m.(*wire.RequestError)
+		if done || failed {
+			// The request is over: FIN our direction too (§3.3.2), so
+			// the peer can free the stream.
 			s.forget18(id)
+			_ = r.st.Close()
 			r.st.CancelRead(uint64(wire.ResetCancelled))
-			return
-		}
-		if re, failed := m.(*wire.RequestError); failed && re != nil {
-			s.forget18(id)
 			return
 		}
 	}
@@ -294,6 +309,12 @@ func (s *Session) requestStreamEnded18(id uint64, r *request18, err error) {
 	if s.forget18(id) == nil || s.ctx.Err() != nil {
 		return
 	}
+	if brokeFraming(err) {
+		// A message cut short or malformed (§9: PROTOCOL_VIOLATION).
+		s.fail(sessionErrorf(requestStreamCode(err), "request stream: %v", err))
+		return
+	}
+	r.reset(wire.ResetCancelled)
 	var m wire.Message
 	switch {
 	case !r.answered.Load():
@@ -325,8 +346,9 @@ func (s *Session) serveRequest18(st stream) {
 	if err != nil {
 		st.CancelRead(uint64(wire.ResetCancelled))
 		st.CancelWrite(uint64(wire.ResetCancelled))
-		if pe, ok := errors.AsType[*wire.ProtocolError](err); ok {
-			s.fail(sessionErrorf(pe.Code, "request stream: %v", err))
+		if brokeFraming(err) && s.ctx.Err() == nil {
+			// A request cut short, malformed or never completed.
+			s.fail(sessionErrorf(requestStreamCode(err), "request stream: %v", err))
 		}
 		return
 	}
@@ -383,8 +405,8 @@ func (s *Session) serveRequest18(st stream) {
 			if s.forget18(id) == nil || s.ctx.Err() != nil {
 				return
 			}
-			if pe, ok := errors.AsType[*wire.ProtocolError](err); ok {
-				s.fail(sessionErrorf(pe.Code, "request stream: %v", err))
+			if brokeFraming(err) {
+				s.fail(sessionErrorf(requestStreamCode(err), "request stream: %v", err))
 				return
 			}
 			st.CancelWrite(uint64(wire.ResetCancelled))
@@ -405,6 +427,37 @@ func (s *Session) serveRequest18(st stream) {
 			return
 		}
 	}
+}
+
+// isStreamReset reports whether err is the peer resetting a stream (or
+// asking us to stop sending on it), as opposed to a malformed message.
+func isStreamReset(err error) bool {
+	if _, ok := errors.AsType[*quic.StreamError](err); ok {
+		return true
+	}
+	_, ok := errors.AsType[*webtransport.StreamError](err)
+	return ok
+}
+
+// brokeFraming reports whether a request stream's read error is the peer's
+// fault — a message cut short by FIN, malformed, or not completed in time —
+// rather than a reset (a cancellation) or the transport going away (which
+// ends the session by itself).
+func brokeFraming(err error) bool {
+	if isStreamReset(err) || errors.Is(err, io.EOF) {
+		return false
+	}
+	return requestStreamCode(err) != wire.SessionInternalError
+}
+
+// requestStreamCode is the session error for a request stream that broke
+// the framing: a deadline is CONTROL_MESSAGE_TIMEOUT, anything else the
+// parser's code.
+func requestStreamCode(err error) wire.SessionErrorCode {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return wire.SessionControlMessageTimeout
+	}
+	return wire.SessionCode(err)
 }
 
 // peerCancelled18 ends a request the peer reset.

@@ -40,6 +40,8 @@ type requestIDs struct {
 	// (maxReorderedRequests); skipped holds those not yet used.
 	reorder bool
 	skipped map[uint64]struct{}
+	// maxSkipped bounds skipped (maxReorderedRequests unless raised).
+	maxSkipped int
 }
 
 func newRequestIDs(isClient bool, localMax uint64) *requestIDs {
@@ -128,7 +130,7 @@ func (r *requestIDs) accept(id uint64) error {
 	switch {
 	case id == r.expect:
 		r.expect += 2
-	case id > r.expect && r.reorder && len(r.skipped)+int((id-r.expect)/2) <= maxReorderedRequests:
+	case id > r.expect && r.reorder && (id-r.expect)/2 <= uint64(r.maxSkipped-len(r.skipped)):
 		if r.skipped == nil {
 			r.skipped = make(map[uint64]struct{})
 		}
@@ -164,18 +166,25 @@ func (r *requestIDs) unlimited() {
 	r.mu.Unlock()
 }
 
-// allowReorder lets the peer use skipped IDs later (draft-16).
-func (r *requestIDs) allowReorder() {
+// allowReorder lets the peer use up to max skipped IDs later: draft-16's
+// namespace streams, and draft-18's one stream per request, which the
+// peer's QUIC stack may deliver in any order.
+func (r *requestIDs) allowReorder(max int) {
 	r.mu.Lock()
-	r.reorder = true
+	r.reorder, r.maxSkipped = true, max
 	r.mu.Unlock()
 }
 
-// peerNext is the smallest Request ID the peer has not used yet.
+// peerNext is the smallest Request ID of the peer's not processed yet: a
+// skipped one still on its way, or the next.
 func (r *requestIDs) peerNext() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.expect
+	next := r.expect
+	for id := range r.skipped {
+		next = min(next, id)
+	}
+	return next
 }
 
 // advertised is the limit we announce in SETUP.

@@ -229,8 +229,13 @@ func newSession(c conn, isClient bool, v wire.Version, origin *Origin, cfg Sessi
 	if cfg.MoqRSDraft14 {
 		s.setMoqRS()
 	}
-	if v != wire.Draft14 {
-		s.ids.allowReorder()
+	switch {
+	case v.RequestStreams():
+		// Every request has a stream of its own: as many may be in
+		// flight as the peer may hold subscriptions.
+		s.ids.allowReorder(cfg.MaxSubscriptions)
+	case v != wire.Draft14:
+		s.ids.allowReorder(maxReorderedRequests)
 	}
 	if v.RequestStreams() {
 		// No MAX_REQUEST_ID from draft-17 on (draft-18 §10.1): the

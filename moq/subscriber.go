@@ -607,6 +607,8 @@ func (s *Session) readUniStream(st receiveStream) {
 		return
 	}
 	switch {
+	case s.version.RequestStreams() && typ == wire.StreamTypePadding:
+		st.CancelRead(uint64(wire.ResetCancelled)) // padding (draft-18 §11.5): discarded
 	case wire.IsSubgroupType(typ, s.version):
 		s.readSubgroup(st, br, typ)
 	case typ == wire.StreamTypeFetchHeader:
@@ -721,6 +723,9 @@ func (s *Session) readDatagrams() {
 		b, err := s.c.ReceiveDatagram(s.ctx)
 		if err != nil {
 			return
+		}
+		if s.version.RequestStreams() && wire.IsPaddingDatagram(b) {
+			continue // draft-18 §11.5: discarded
 		}
 		var d wire.Datagram
 		if perr := d.Parse(b, s.version); perr != nil {

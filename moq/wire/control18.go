@@ -308,10 +308,12 @@ func encode18(e *encoder, v Version, m Message) uint64 {
 		e.params18(subscribeParams18(e, m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter, &m.Params))
 		return typeSubscribe
 	case *TrackStatus:
+		// Of the delivery parameters none may appear in a draft-18
+		// TRACK_STATUS (§10.2's allowed-in lists); only tokens go.
 		e.varint(m.RequestID)
 		e.namespace(m.Namespace, Draft16, namespacePart16)
 		e.trackName(m.TrackName, m.Namespace)
-		e.params18(subscribeParams18(e, m.SubscriberPriority, m.GroupOrder, m.Forward, m.Filter, &m.Params))
+		e.params18(common18(&m.Params, false, false))
 		return typeTrackStatus
 	case *SubscribeOK:
 		e.varint(m.TrackAlias)

@@ -121,7 +121,8 @@ var control18Cases = []controlCase{
 	{
 		name: "TRACK_STATUS",
 		v:    Draft18,
-		wire: bs(0x0d, 0x00, 0x0b, 0x02, 0x01, 0x01, "a", 0x01, "t", 0x02, 0x10, 0x01, 0x10, 0x80),
+		// Only AUTHORIZATION_TOKEN may appear here (§10.2); none is sent.
+		wire: bs(0x0d, 0x00, 0x07, 0x02, 0x01, 0x01, "a", 0x01, "t", 0x00),
 		msg:  &TrackStatus{RequestID: 2, Namespace: Namespace{"a"}, TrackName: "t", SubscriberPriority: 128, Forward: true},
 	},
 }
@@ -399,4 +400,15 @@ func FuzzControl19(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, m, m2)
 	})
+}
+
+func TestPadding18(t *testing.T) {
+	// §11.5: 0x132B3E28 opens a padding stream, 0x132B3E29 a padding
+	// datagram, both 5-byte vi64s.
+	r := bytes.NewReader(bs(0xf0, 0x13, 0x2b, 0x3e, 0x28, 0x00, 0x00))
+	typ, err := ReadStreamType(r, Draft18)
+	require.NoError(t, err)
+	require.Equal(t, uint64(StreamTypePadding), typ)
+	require.True(t, IsPaddingDatagram(bs(0xf0, 0x13, 0x2b, 0x3e, 0x29, 0x00)))
+	require.False(t, IsPaddingDatagram(bs(0x08, 0x01, 0x00, 0x00)))
 }

@@ -23,6 +23,19 @@ const (
 // (draft-14 §10.4.4, draft-16 §10.4.4).
 const StreamTypeFetchHeader = 0x05
 
+// Padding (draft-18 §11.5): a unidirectional stream or a datagram that
+// starts with these types carries zero bytes for the receiver to discard.
+const (
+	StreamTypePadding   = 0x132B3E28
+	datagramTypePadding = 0x132B3E29
+)
+
+// IsPaddingDatagram reports whether b is a draft-18 padding datagram.
+func IsPaddingDatagram(b []byte) bool {
+	t, _, err := ParseVI64(b)
+	return err == nil && t == datagramTypePadding
+}
+
 // Reader is what the data stream readers consume; *bufio.Reader and
 // *bytes.Reader satisfy it.
 type Reader interface {

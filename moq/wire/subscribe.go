@@ -167,7 +167,8 @@ func (d *decoder) trackExtensions(g *GroupOrder, p *Params) []KeyValue {
 		}
 		switch {
 		case kv.Type == ExtensionDeliveryTimeout:
-			if kv.Value == 0 {
+			if kv.Value == 0 && !d.vi {
+				// From draft-17 on 0 means no timeout (#1450).
 				d.violation("DELIVERY_TIMEOUT extension is 0 (draft-16 §11.1)")
 			}
 			p.DeliveryTimeout = kv.Value
