@@ -58,7 +58,7 @@ func TestServerShutdownIsGraceful(t *testing.T) {
 			_, err = readAll(ctx, sub)
 			var pd *PublishDoneError
 			require.ErrorAs(t, err, &pd)
-			require.Equal(t, wire.DoneGoingAway, pd.Code)
+			require.Equal(t, wire.DoneGoingAway, pd.Code, pd.Reason)
 			if tc.version.RequestStreams() {
 				// GOAWAY and PUBLISH_DONE travel on different streams
 				// (the control stream, the request's): either may come

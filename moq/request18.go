@@ -326,7 +326,7 @@ func (s *Session) requestStreamEnded18(id uint64, r *request18, err error) {
 	case r.kind == wire.KindPublishNamespace:
 		m = &wire.PublishNamespaceCancel{RequestID: id, Code: wire.RequestInternalError, Reason: "the peer closed the PUBLISH_NAMESPACE stream"}
 	case r.kind == wire.KindSubscribe:
-		m = &wire.PublishDone{RequestID: id, StatusCode: wire.DoneInternalError, Reason: "the peer closed the subscription stream"}
+		m = &wire.PublishDone{RequestID: id, StatusCode: wire.DoneInternalError, Reason: fmt.Sprintf("the subscription stream ended without PUBLISH_DONE: %v", err)}
 	default:
 		return
 	}
