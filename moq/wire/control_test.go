@@ -361,6 +361,11 @@ func clearDraft14Layout(m Message) {
 	case *PublishOK:
 		m.Draft14Layout = false
 	case *SubscribeNamespace:
+		// EmptyPrefix14 of a draft-14-layout input on draft-16 records
+		// that layout too.
+		if m.Draft14Layout {
+			m.EmptyPrefix14 = false
+		}
 		m.Draft14Layout = false
 	}
 }
