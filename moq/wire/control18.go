@@ -195,6 +195,20 @@ func (p *Params) take18(d *decoder, q param18) {
 	}
 }
 
+// takeToken18 stores a parameter of a message that carries no delivery
+// parameters (PUBLISH_NAMESPACE, SUBSCRIBE_NAMESPACE, FETCH, REQUEST_OK):
+// tokens are kept, the timeouts that do not apply to the gateway are
+// dropped, anything else is not allowed there (§10.2).
+func (p *Params) takeToken18(d *decoder, q param18) {
+	switch q.typ {
+	case param18AuthorizationToken:
+		p.AuthorizationTokens = append(p.AuthorizationTokens, q.bytes)
+	case param18FillTimeout, param18RendezvousTimeout, param18SubgroupDeliveryTimeout:
+	default:
+		d.violation("parameter 0x%x not allowed here (draft-18 §10.2)", q.typ)
+	}
+}
+
 // insert18 adds q to ps keeping the type order.
 func insert18(ps []param18, q param18) []param18 {
 	i := len(ps)
@@ -436,7 +450,13 @@ func parseControl18(v Version, typ uint64, payload []byte) (Message, error) {
 		if typ == typeSubscribe {
 			m = &Subscribe{RequestID: id, Namespace: ns, TrackName: name, SubscriberPriority: prio, GroupOrder: order, Forward: fwd, Filter: f, Params: p}
 		} else {
-			m = &TrackStatus{RequestID: id, Namespace: ns, TrackName: name, SubscriberPriority: prio, GroupOrder: order, Forward: fwd, Filter: f, Params: p}
+			// Delivery parameters a peer copies from SUBSCRIBE are read
+			// and dropped: they mean nothing to a status query, and only
+			// tokens may be sent here (§10.2).
+			m = &TrackStatus{
+				RequestID: id, Namespace: ns, TrackName: name, SubscriberPriority: DefaultSubscriberPriority, Forward: true,
+				Params: Params{AuthorizationTokens: p.AuthorizationTokens},
+			}
 		}
 	case typeSubscribeOK:
 		ok := &SubscribeOK{TrackAlias: d.varint()}
@@ -463,10 +483,13 @@ func parseControl18(v Version, typ uint64, payload []byte) (Message, error) {
 				l := q.loc
 				ok.Largest = &l
 			default:
-				ok.Params.take18(&d, q)
+				ok.Params.takeToken18(&d, q)
 			}
 		})
-		_ = d.trackExtensions(&ok.GroupOrder, &ok.Params)
+		// Track Properties of a TRACK_STATUS_OK: only the group order is
+		// kept.
+		var props Params
+		_ = d.trackExtensions(&ok.GroupOrder, &props)
 		m = ok
 	case typeRequestError:
 		re := &RequestError{Code: RequestErrorCode(d.varint())}
@@ -487,7 +510,7 @@ func parseControl18(v Version, typ uint64, payload []byte) (Message, error) {
 	case typePublishNamespace:
 		pn := &PublishNamespace{RequestID: d.varint()}
 		pn.Namespace = d.namespace(Draft16, namespacePart16)
-		d.params18(func(q param18) { pn.Params.take18(&d, q) })
+		d.params18(func(q param18) { pn.Params.takeToken18(&d, q) })
 		m = pn
 	case typeSubscribeNamespace18, typeSubscribeTracks18:
 		sn := &SubscribeNamespace{RequestID: d.varint(), Options: NamespaceOptionsNamespace, Forward: true}
@@ -499,7 +522,7 @@ func parseControl18(v Version, typ uint64, payload []byte) (Message, error) {
 			case param18GroupOrder:
 				_ = d.groupOrderValue(q.value)
 			default:
-				sn.Params.take18(&d, q)
+				sn.Params.takeToken18(&d, q)
 			}
 		})
 		if typ == typeSubscribeTracks18 {
@@ -550,13 +573,16 @@ func parseControl18(v Version, typ uint64, payload []byte) (Message, error) {
 			case param18GroupOrder:
 				f.GroupOrder = d.groupOrderValue(q.value)
 			default:
-				f.Params.take18(&d, q)
+				f.Params.takeToken18(&d, q)
 			}
 		})
 		m = f
 	case typeFetchOK:
 		ok := &FetchOK{EndOfTrack: d.bool8("end of track"), End: d.location()}
-		d.params18(func(q param18) { ok.Params.take18(&d, q) })
+		d.params18(func(q param18) {
+			// No parameter lists FETCH_OK among its messages (§10.2).
+			d.violation("parameter 0x%x in FETCH_OK", q.typ)
+		})
 		ok.Extensions = d.trackExtensions(nil, &ok.Params)
 		m = ok
 	case typeRequestUpdate:
